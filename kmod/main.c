@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-pci-bpf: a VFIO variant driver on vfio_pci_core that makes what a
+ * VFIO user does to a PCI device observable and subject to BPF policy.
+ *
+ * This file is only the PCI glue: ids, probe/remove and module set-up.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/vfio.h>
+#include <linux/vfio_pci_core.h>
+
+#include "vfio_pci_bpf.h"
+
+#define VFIO_PCI_BPF_DRV_NAME	"vfio-pci-bpf"
+
+static bool enable_sriov;
+module_param(enable_sriov, bool, 0644);
+MODULE_PARM_DESC(enable_sriov,
+		 "Allow creating VFs of a PF bound to vfio-pci-bpf, as vfio-pci's enable_sriov (default: off)");
+
+static int vfio_pci_bpf_probe(struct pci_dev *pdev,
+			      const struct pci_device_id *id)
+{
+	struct vfio_pci_bpf_device *vbdev;
+	int err;
+
+	vbdev = vfio_alloc_device(vfio_pci_bpf_device, core_device.vdev,
+				  &pdev->dev, vfio_pci_bpf_ops());
+	if (IS_ERR(vbdev))
+		return PTR_ERR(vbdev);
+
+	dev_set_drvdata(&pdev->dev, &vbdev->core_device);
+	err = vfio_pci_core_register_device(&vbdev->core_device);
+	if (err)
+		goto out_put_vdev;
+
+	return 0;
+
+out_put_vdev:
+	vfio_put_device(&vbdev->core_device.vdev);
+	return err;
+}
+
+static void vfio_pci_bpf_remove(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *core_device = dev_get_drvdata(&pdev->dev);
+
+	vfio_pci_core_unregister_device(core_device);
+	vfio_put_device(&core_device->vdev);
+}
+
+static int vfio_pci_bpf_sriov_configure(struct pci_dev *pdev, int nr_virtfn)
+{
+	struct vfio_pci_core_device *core_device = dev_get_drvdata(&pdev->dev);
+
+	if (!enable_sriov)
+		return -ENOENT;
+
+	return vfio_pci_core_sriov_configure(core_device, nr_virtfn);
+}
+
+/* Match nothing by default: devices bind through driver_override or new_id. */
+static const struct pci_device_id vfio_pci_bpf_table[] = {
+	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID) },
+	{}
+};
+MODULE_DEVICE_TABLE(pci, vfio_pci_bpf_table);
+
+static struct pci_driver vfio_pci_bpf_driver = {
+	.name			= VFIO_PCI_BPF_DRV_NAME,
+	.id_table		= vfio_pci_bpf_table,
+	.probe			= vfio_pci_bpf_probe,
+	.remove			= vfio_pci_bpf_remove,
+	.sriov_configure	= vfio_pci_bpf_sriov_configure,
+	.err_handler		= &vfio_pci_core_err_handlers,
+	.driver_managed_dma	= true,
+};
+
+module_pci_driver(vfio_pci_bpf_driver);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("VFIO PCI variant driver with tracepoints and BPF policy hooks");

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _VFIO_PCI_BPF_H_
+#define _VFIO_PCI_BPF_H_
+
+#include <linux/vfio_pci_core.h>
+
+/*
+ * Per-device state.  The core device comes first: vfio_alloc_device()
+ * requires it, and every core helper takes a pointer to it.
+ */
+struct vfio_pci_bpf_device {
+	struct vfio_pci_core_device core_device;
+};
+
+static inline struct vfio_pci_bpf_device *
+vfio_pci_bpf_from_vdev(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct vfio_pci_bpf_device,
+			    core_device.vdev);
+}
+
+static inline struct pci_dev *
+vfio_pci_bpf_to_pdev(struct vfio_pci_bpf_device *vbdev)
+{
+	return vbdev->core_device.pdev;
+}
+
+const struct vfio_device_ops *vfio_pci_bpf_ops(void);
+
+#endif /* _VFIO_PCI_BPF_H_ */

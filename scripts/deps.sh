@@ -1,0 +1,166 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install everything vfio-bpf needs on Debian 12, from Debian's archives only.
+# Idempotent; run as root.  The guest kernel is downloaded and unpacked into
+# .cache/, never installed: installing linux-headers would drag a kernel into
+# this machine's /boot together with initramfs-tools and a udev upgrade.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/versions.env"
+cache=${CACHE_DIR:-$top/.cache}
+kdir_root=$cache/kernel-$(printf %s "$KERNEL_DEB_VERSION" | tr "~" _)
+stamp=$kdir_root/.unpacked
+
+say() { printf 'deps: %s\n' "$*"; }
+die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (make deps installs Debian packages)"
+[ -r /etc/debian_version ] || die "this script targets Debian 12 (bookworm)"
+
+export DEBIAN_FRONTEND=noninteractive
+
+# 1. The backports suite, for qemu 10, libbpf 1.4 and bpftool 7.5.
+if ! grep -rqs "$BACKPORTS_SUITE" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	say "adding $BACKPORTS_SUITE"
+	cat >/etc/apt/sources.list.d/vfio-bpf-backports.sources <<EOT
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: $BACKPORTS_SUITE
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+	need_update=1
+fi
+if ! grep -rqs "bookworm-security" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	say "adding bookworm-security"
+	cat >/etc/apt/sources.list.d/vfio-bpf-security.sources <<EOT
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+	need_update=1
+fi
+
+lists_fresh() {
+	# apt lists younger than a day, and containing the backports suite
+	ls /var/lib/apt/lists/*"${BACKPORTS_SUITE}"*Packages >/dev/null 2>&1 &&
+		[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_InRelease' -mmin +1440 | head -1)" ]
+}
+if [ -n "${need_update:-}" ] || ! lists_fresh; then
+	say "apt-get update"
+	apt-get update -q >/dev/null || die "apt-get update failed"
+fi
+
+pkgs_main="make gcc gcc-12 libc6-dev pkg-config
+	clang-$LLVM_VERSION llvm-$LLVM_VERSION lld-$LLVM_VERSION
+	dwarves libelf-dev zlib1g-dev libzstd-dev
+	libyaml-dev libmicrohttpd-dev
+	kmod busybox-static cpio zstd xz-utils file
+	bpftrace trace-cmd
+	bc bison flex libssl-dev perl"
+pkgs_bpo="qemu-system-x86 libbpf-dev bpftool linux-libc-dev"
+
+missing=""
+for p in $pkgs_main; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	say "installing:$missing"
+	apt-get install -y -q --no-install-recommends $missing >/dev/null ||
+		die "apt-get install failed for:$missing"
+fi
+
+# Backports packages: install from backports unless that version is there.
+bpo_missing=""
+for p in $pkgs_bpo; do
+	inst=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+	cand=$(apt-cache policy "$p" | awk -v s="$BACKPORTS_SUITE" '
+		/^ +(\*\*\* )?[0-9]/ { v = $1 == "***" ? $2 : $1 }
+		$0 ~ s && v != "" { print v; exit }')
+	[ -n "$cand" ] || die "$p: not found in $BACKPORTS_SUITE"
+	[ "$inst" = "$cand" ] || bpo_missing="$bpo_missing $p"
+done
+if [ -n "$bpo_missing" ]; then
+	say "installing from backports:$bpo_missing"
+	# -t lets apt take their dependencies (qemu-system-common, seabios,
+	# libbpf1, libelf1) from backports too.
+	apt-get install -y -q --no-install-recommends -t "$BACKPORTS_SUITE" \
+		$bpo_missing >/dev/null ||
+		die "apt-get install failed for:$bpo_missing"
+fi
+
+# 2. The guest kernel: image, headers, common headers, kbuild, and the
+# source package (for checkpatch and for reading the code we build on).
+if [ -f "$stamp" ]; then
+	say "guest kernel $KERNEL_DEB_VERSION already unpacked in $kdir_root"
+	exit 0
+fi
+
+abi=$KERNEL_ABI
+debs="linux-image-$abi-$KERNEL_FLAVOUR-unsigned
+	linux-headers-$abi-$KERNEL_FLAVOUR
+	linux-headers-$abi-common
+	linux-kbuild-$abi
+	linux-source-$KERNEL_SERIES"
+
+dl=$cache/debs
+mkdir -p "$dl" "$kdir_root"
+for p in $debs; do
+	if ls "$dl/${p}_"*.deb >/dev/null 2>&1; then
+		continue
+	fi
+	say "downloading $p=$KERNEL_DEB_VERSION"
+	if ! (cd "$dl" && apt-get download -q "$p=$KERNEL_DEB_VERSION" >/dev/null 2>&1); then
+		cur=$(apt-cache policy "linux-image-$KERNEL_SERIES-$KERNEL_FLAVOUR" |
+			awk '/Candidate:/ { print $2 }')
+		die "$p=$KERNEL_DEB_VERSION is not in the archive any more (the current 6.12 is $cur); update KERNEL_DEB_VERSION and KERNEL_ABI in versions.env"
+	fi
+done
+
+for p in $debs; do
+	case $p in
+	linux-source-*)
+		# Only what we use from it: checkpatch and its data files.
+		tmp=$cache/src.tmp
+		rm -rf "$tmp"; mkdir -p "$tmp"
+		dpkg-deb -x "$dl/${p}_"*.deb "$tmp"
+		tarball=$(ls "$tmp"/usr/src/linux-source-*.tar.xz)
+		mkdir -p "$kdir_root/src"
+		tar -xJf "$tarball" -C "$kdir_root/src" --strip-components=1 \
+			--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+			'*/scripts/const_structs.checkpatch' '*/drivers/vfio/*' \
+			'*/include/linux/vfio*' '*/include/uapi/linux/vfio*' \
+			'*/samples/vfio-mdev/*' '*/include/trace/events/iommu.h' \
+			'*/samples/trace_events/*' \
+			'*/tools/testing/selftests/bpf/bpf_testmod/*' \
+			'*/tools/testing/selftests/vfio/*' 2>/dev/null || true
+		rm -rf "$tmp"
+		;;
+	*)
+		dpkg-deb -x "$dl/${p}_"*.deb "$kdir_root"
+		;;
+	esac
+done
+
+# The headers' Makefile includes the common tree by absolute /usr/src path;
+# point it at our unpacked copy.
+hdr=$kdir_root/usr/src/linux-headers-$abi-$KERNEL_FLAVOUR
+[ -d "$hdr" ] || die "unpacked headers not found at $hdr"
+sed -i "s|/usr/src/linux-headers-$abi-common|$kdir_root/usr/src/linux-headers-$abi-common|g" \
+	"$hdr/Makefile"
+# kbuild's scripts are a symlink into /usr/lib/linux-kbuild-*; same fix.
+for l in "$hdr"/scripts "$hdr"/tools; do
+	[ -L "$l" ] || continue
+	t=$(readlink "$l")
+	case $t in /*) ln -sfn "$kdir_root$t" "$l" ;; esac
+done
+kver=$abi-$KERNEL_FLAVOUR
+depmod -b "$kdir_root" "$kver" || die "depmod failed for the guest kernel modules"
+
+touch "$stamp"
+say "guest kernel $KERNEL_DEB_VERSION unpacked in $kdir_root"
