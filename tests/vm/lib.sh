@@ -70,7 +70,7 @@ client() {
 	mkdir -p "$OUT/$(dirname "$label")"
 	"$CLIENT" "$@" >"$OUT/$label.txt" 2>"$OUT/$label.err"
 	rc=$?
-	sed -n "s|^\(PASS\|FAIL\): |\1: $label: |p" "$OUT/$label.txt" | tee -a "$RESULTS"
+	sed -n "s#^\(PASS\|FAIL\): #\1: $label: #p" "$OUT/$label.txt" | tee -a "$RESULTS"
 	if [ $rc -eq 2 ]; then
 		fail "$label: client could not open the device: $(tr '\n' ' ' <"$OUT/$label.err")"
 	fi

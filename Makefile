@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vfio-bpf: eBPF observability and access policy for VFIO PCI devices.
+# `make help` lists the targets.  Quiet by default; V=1 shows commands.
+
+include versions.env
+
+TOP       := $(CURDIR)
+BUILD     := $(TOP)/build
+CACHE     := $(TOP)/.cache
+KCACHE    := $(CACHE)/kernel-$(subst ~,_,$(KERNEL_DEB_VERSION))
+GUEST_KVER := $(KERNEL_ABI)-$(KERNEL_FLAVOUR)
+GUEST_KDIR := $(KCACHE)/usr/src/linux-headers-$(GUEST_KVER)
+CHECKPATCH := $(KCACHE)/src/scripts/checkpatch.pl
+
+# The module builds against the running kernel's headers when it has them,
+# and otherwise against the test bed's 6.12 headers (the kernel the tests
+# run it in).
+HOST_KDIR := /lib/modules/$(shell uname -r)/build
+ifeq ($(wildcard $(HOST_KDIR)/Makefile),)
+KDIR ?= $(GUEST_KDIR)
+else
+KDIR ?= $(HOST_KDIR)
+endif
+
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror
+ACCEL   ?= tcg
+export ACCEL
+
+ifeq ($(V),1)
+Q :=
+SUBMAKE := $(MAKE)
+else
+Q := @
+SUBMAKE := $(MAKE) -s
+MAKEFLAGS += --no-print-directory
+endif
+msg = @printf '  %-8s %s\n' $(1) $(2)
+
+.DEFAULT_GOAL := all
+
+help:
+	@echo 'vfio-bpf targets:'
+	@echo '  deps       install build and test dependencies (root; idempotent):'
+	@echo '             Debian packages, and the guest kernel unpacked in .cache/'
+	@echo '  all        build the module (kmod/), the VFIO client (tests/client/)'
+	@echo '  kmod       build vfio_pci_bpf.ko against KDIR (now: $(KDIR))'
+	@echo '  client     build build/vfio-client'
+	@echo '  vm-image   build the test bed initramfs'
+	@echo '  check      run every test: host checks, then the guest test groups'
+	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
+	@echo '             drive it with the VFIO client'
+	@echo '  bench      guest instructions per config-space read, vfio-pci-bpf'
+	@echo '             against stock vfio-pci (QEMU -icount)'
+	@echo '  vm-shell   run CMD="..." in the test bed guest'
+	@echo '  checkpatch run the kernel'"'"'s checkpatch.pl on kmod/'
+	@echo '  clean      remove build products (keeps .cache/)'
+	@echo 'Variables: V=1 (show commands), KDIR=<kernel build dir>,'
+	@echo '           ACCEL=kvm (real VT-x/AMD-V hosts), T=<test group>'
+
+# ---- dependencies -------------------------------------------------------
+
+deps:
+	$(Q)$(TOP)/scripts/deps.sh
+
+# `make check` on a machine that never ran `make deps` runs it first.
+DEPS_STAMP := $(KCACHE)/.unpacked
+DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe
+deps-if-needed:
+	$(Q)missing=; for t in $(DEPS_TOOLS); do \
+		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ] || [ ! -f $(DEPS_STAMP) ]; then \
+		echo "  DEPS     missing:$${missing:- guest kernel}; running scripts/deps.sh"; \
+		$(TOP)/scripts/deps.sh; \
+	fi
+
+# ---- build --------------------------------------------------------------
+
+all: kmod client
+
+kmod:
+	$(call msg,KMOD,"vfio_pci_bpf.ko (KDIR=$(KDIR))")
+	$(Q)$(MAKE) -C kmod KDIR=$(KDIR) $(if $(filter 1,$(V)),,-s)
+
+guest-kmod:
+	$(Q)$(SUBMAKE) kmod KDIR=$(GUEST_KDIR)
+
+client: $(BUILD)/vfio-client
+
+$(BUILD)/vfio-client: tests/client/vfio-client.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -o $@ $<
+
+$(BUILD) $(BUILD)/vm:
+	$(Q)mkdir -p $@
+
+vm-image: $(BUILD)/vm/initramfs.img
+
+$(BUILD)/vm/initramfs.img: tests/vm/mkinitramfs.sh tests/vm/initramfs-init $(DEPS_STAMP) | $(BUILD)/vm
+	$(call msg,GEN,$@)
+	$(Q)tests/vm/mkinitramfs.sh $(KCACHE) $(GUEST_KVER) $@
+
+# ---- tests --------------------------------------------------------------
+
+checkpatch:
+	$(Q)perl $(CHECKPATCH) --no-tree --strict --terse --show-types \
+		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
+
+check: deps-if-needed
+	$(Q)$(SUBMAKE) guest-kmod client vm-image
+	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) tests/run-tests $(T)
+
+demo: deps-if-needed
+	$(Q)$(SUBMAKE) guest-kmod client vm-image
+	$(Q)tests/vm/run -n demo -t 900 -- sh tests/vm/demo.sh
+
+bench: deps-if-needed
+	$(Q)$(SUBMAKE) guest-kmod client vm-image
+	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 1800 -- sh tests/vm/bench.sh
+
+vm-shell: deps-if-needed
+	$(Q)$(SUBMAKE) guest-kmod client vm-image
+	$(Q)tests/vm/run -n shell -t 900 -- sh -c '$(CMD)'
+
+clean:
+	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
+	$(Q)rm -rf $(BUILD) tests/vm/out
+
+.PHONY: help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+	check demo bench vm-shell clean

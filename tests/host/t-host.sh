@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Checks that run on the build machine: nothing here loads a module or a
+# BPF program.  usage: t-host.sh RESULTS-FILE
+set -u
+
+r=$1
+TOP=${TOP:?}
+cd "$TOP"
+. ./versions.env
+KO=kmod/vfio_pci_bpf.ko
+CLIENT=build/vfio-client
+
+pass() { echo "PASS: $*" | tee -a "$r"; }
+fail() { echo "FAIL: $*" | tee -a "$r"; }
+check() {
+	name=$1; shift
+	if _o=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name: $(printf '%s' "$_o" | tail -n 5 | tr '\n' ' ')"
+	fi
+}
+
+# --- the module ---------------------------------------------------------
+
+if [ -r "${CHECKPATCH:-}" ]; then
+	src=$(ls kmod/*.c kmod/*.h | grep -v '\.mod\.c$')
+	check "kmod: checkpatch --strict clean" \
+		perl "$CHECKPATCH" --no-tree --strict --terse -q -f $src
+else
+	fail "kmod: checkpatch.pl not found at '${CHECKPATCH:-}' (run make deps)"
+fi
+
+check "kmod: vfio_pci_bpf.ko built" test -s "$KO"
+check "kmod: module carries BTF (.BTF section)" sh -c "readelf -S $KO | grep -q '\\.BTF'"
+vm=$(modinfo -F vermagic "$KO" 2>/dev/null | cut -d' ' -f1)
+check "kmod: vermagic is the guest kernel ($KERNEL_ABI-$KERNEL_FLAVOUR)" \
+	test "$vm" = "$KERNEL_ABI-$KERNEL_FLAVOUR"
+check "kmod: binds only through driver_override (vfio_pci: alias)" \
+	sh -c "modinfo -F alias $KO | grep -q '^vfio_pci:v\\*d\\*'"
+check "kmod: depends on vfio-pci-core only" \
+	test "$(modinfo -F depends "$KO")" = "vfio-pci-core,vfio"
+check "kmod: module parameter enable_sriov documented" \
+	sh -c "modinfo -F parm $KO | grep -q '^enable_sriov:'"
+
+# --- the VFIO client's error handling -----------------------------------
+
+out=$($CLIENT 0000:7f:1f.7 2>&1); rc=$?
+check "client: unknown device exits 2" test $rc -eq 2
+contains() { printf '%s' "$1" | grep -q -e "$2"; }
+check "client: unknown device is named in the error" \
+	contains "$out" '0000:7f:1f.7: no such PCI device'
+
+out=$($CLIENT 0000:00:00.0 frobnicate 2>&1); rc=$?
+check "client: unknown check exits 2" test $rc -eq 2
+check "client: unknown check is named" contains "$out" "unknown check 'frobnicate'"
+check "client: --help ends with EXAMPLES" \
+	sh -c "$CLIENT --help | grep -A3 '^EXAMPLES' | grep -q vfio-client"
+
+# --- the repository -------------------------------------------------------
+
+# Versions live in versions.env only.
+hits=$(git grep -n -F "$KERNEL_DEB_VERSION" -- ':!versions.env' ':!*.md' 2>/dev/null)
+check "versions: the kernel version is pinned in versions.env only" test -z "$hits"
+for f in tests/vm/run tests/vm/guest-init scripts/deps.sh tests/run-tests \
+	tests/vm/*.sh tests/host/*.sh .ci/run; do
+	check "shell syntax: $f" sh -n "$f"
+done
