@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Tracepoints of vfio-pci-bpf: what a VFIO user does to a device.
+ *
+ * Every event starts with the device: sbdf (domain << 16 | bus << 8 |
+ * devfn, cheap to filter on) and bdf (its name, "0000:00:04.0").  The
+ * field layout is an ABI for perf, trace-cmd and bpftrace users and is
+ * documented in docs/tracepoints.md; add fields at the end only.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM vfio_pci_bpf
+
+#if !defined(_VFIO_PCI_BPF_TRACE_H_) || defined(TRACE_HEADER_MULTI_READ)
+#define _VFIO_PCI_BPF_TRACE_H_
+
+#include <linux/pci.h>
+#include <linux/sched.h>
+#include <linux/tracepoint.h>
+
+#define VFIO_PCI_BPF_SBDF(pdev)						\
+	((u32)pci_domain_nr((pdev)->bus) << 16 |			\
+	 (u32)(pdev)->bus->number << 8 | (pdev)->devfn)
+
+DECLARE_EVENT_CLASS(vfio_pci_bpf_dev_user,
+	TP_PROTO(struct pci_dev *pdev, int ret),
+	TP_ARGS(pdev, ret),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(pid_t, pid)
+		__array(char, comm, TASK_COMM_LEN)
+		__field(int, ret)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->pid = current->tgid;
+		memcpy(__entry->comm, current->comm, TASK_COMM_LEN);
+		__entry->ret = ret;
+	),
+
+	TP_printk("%s pid=%d comm=%s ret=%d", __get_str(bdf), __entry->pid,
+		  __entry->comm, __entry->ret)
+);
+
+/* The first open of the device by a VFIO user (vfio's open_device). */
+DEFINE_EVENT(vfio_pci_bpf_dev_user, vfio_pci_bpf_open,
+	TP_PROTO(struct pci_dev *pdev, int ret),
+	TP_ARGS(pdev, ret));
+
+/* The last close (vfio's close_device); ret is always 0. */
+DEFINE_EVENT(vfio_pci_bpf_dev_user, vfio_pci_bpf_close,
+	TP_PROTO(struct pci_dev *pdev, int ret),
+	TP_ARGS(pdev, ret));
+
+TRACE_EVENT(vfio_pci_bpf_reset,
+	TP_PROTO(struct pci_dev *pdev, u32 kind, int ret),
+	TP_ARGS(pdev, kind, ret),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, kind)
+		__field(int, ret)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->kind = kind;
+		__entry->ret = ret;
+	),
+
+	TP_printk("%s kind=%s ret=%d", __get_str(bdf),
+		  __print_symbolic(__entry->kind, { 0, "function" }, { 1, "hot" }),
+		  __entry->ret)
+);
+
+TRACE_EVENT(vfio_pci_bpf_config_read,
+	TP_PROTO(struct pci_dev *pdev, u32 offset, u32 size, u64 value, int ret),
+	TP_ARGS(pdev, offset, size, value, ret),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, offset)
+		__field(u32, size)
+		__field(u64, value)
+		__field(int, ret)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->offset = offset;
+		__entry->size = size;
+		__entry->value = value;
+		__entry->ret = ret;
+	),
+
+	TP_printk("%s off=%#x size=%u value=%#llx ret=%d", __get_str(bdf),
+		  __entry->offset, __entry->size, __entry->value, __entry->ret)
+);
+
+TRACE_EVENT(vfio_pci_bpf_config_write,
+	TP_PROTO(struct pci_dev *pdev, u32 offset, u32 size, u64 value,
+		 u64 old, u64 new, int ret),
+	TP_ARGS(pdev, offset, size, value, old, new, ret),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, offset)
+		__field(u32, size)
+		__field(u64, value)
+		__field(u64, old)
+		__field(u64, new)
+		__field(int, ret)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->offset = offset;
+		__entry->size = size;
+		__entry->value = value;
+		__entry->old = old;
+		__entry->new = new;
+		__entry->ret = ret;
+	),
+
+	TP_printk("%s off=%#x size=%u value=%#llx old=%#llx new=%#llx ret=%d",
+		  __get_str(bdf), __entry->offset, __entry->size,
+		  __entry->value, __entry->old, __entry->new, __entry->ret)
+);
+
+DECLARE_EVENT_CLASS(vfio_pci_bpf_bar_access,
+	TP_PROTO(struct pci_dev *pdev, u32 bar, u64 offset, u32 size,
+		 u64 value, int ret),
+	TP_ARGS(pdev, bar, offset, size, value, ret),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, bar)
+		__field(u32, size)
+		__field(u64, offset)
+		__field(u64, value)
+		__field(int, ret)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->bar = bar;
+		__entry->size = size;
+		__entry->offset = offset;
+		__entry->value = value;
+		__entry->ret = ret;
+	),
+
+	TP_printk("%s bar=%u off=%#llx size=%u value=%#llx ret=%d",
+		  __get_str(bdf), __entry->bar, __entry->offset, __entry->size,
+		  __entry->value, __entry->ret)
+);
+
+/* Trapped BAR (and ROM, VGA) access through the region read/write path. */
+DEFINE_EVENT(vfio_pci_bpf_bar_access, vfio_pci_bpf_bar_read,
+	TP_PROTO(struct pci_dev *pdev, u32 bar, u64 offset, u32 size,
+		 u64 value, int ret),
+	TP_ARGS(pdev, bar, offset, size, value, ret));
+
+DEFINE_EVENT(vfio_pci_bpf_bar_access, vfio_pci_bpf_bar_write,
+	TP_PROTO(struct pci_dev *pdev, u32 bar, u64 offset, u32 size,
+		 u64 value, int ret),
+	TP_ARGS(pdev, bar, offset, size, value, ret));
+
+TRACE_EVENT(vfio_pci_bpf_mmap,
+	TP_PROTO(struct pci_dev *pdev, u32 index, u64 offset, u64 length, int ret),
+	TP_ARGS(pdev, index, offset, length, ret),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, index)
+		__field(u64, offset)
+		__field(u64, length)
+		__field(int, ret)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->index = index;
+		__entry->offset = offset;
+		__entry->length = length;
+		__entry->ret = ret;
+	),
+
+	TP_printk("%s index=%u off=%#llx len=%#llx ret=%d", __get_str(bdf),
+		  __entry->index, __entry->offset, __entry->length, __entry->ret)
+);
+
+TRACE_EVENT(vfio_pci_bpf_ioctl,
+	TP_PROTO(struct pci_dev *pdev, u32 cmd, long ret),
+	TP_ARGS(pdev, cmd, ret),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, cmd)
+		__field(long, ret)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->cmd = cmd;
+		__entry->ret = ret;
+	),
+
+	TP_printk("%s cmd=%#x nr=%u ret=%ld", __get_str(bdf), __entry->cmd,
+		  _IOC_NR(__entry->cmd), __entry->ret)
+);
+
+TRACE_EVENT(vfio_pci_bpf_set_irqs,
+	TP_PROTO(struct pci_dev *pdev, u32 index, u32 start, u32 count,
+		 u32 flags, int ret),
+	TP_ARGS(pdev, index, start, count, flags, ret),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, index)
+		__field(u32, start)
+		__field(u32, count)
+		__field(u32, flags)
+		__field(int, ret)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->index = index;
+		__entry->start = start;
+		__entry->count = count;
+		__entry->flags = flags;
+		__entry->ret = ret;
+	),
+
+	TP_printk("%s index=%s start=%u count=%u action=%s data=%s ret=%d",
+		  __get_str(bdf),
+		  __print_symbolic(__entry->index, { 0, "INTX" }, { 1, "MSI" },
+				   { 2, "MSIX" }, { 3, "ERR" }, { 4, "REQ" }),
+		  __entry->start, __entry->count,
+		  __print_flags(__entry->flags & 0x38, "|", { 0x08, "MASK" },
+				{ 0x10, "UNMASK" }, { 0x20, "TRIGGER" }),
+		  __print_flags(__entry->flags & 0x07, "|", { 0x01, "NONE" },
+				{ 0x02, "BOOL" }, { 0x04, "EVENTFD" }),
+		  __entry->ret)
+);
+
+/*
+ * A vector armed (eventfd attached) or disarmed by a successful
+ * SET_IRQS, with the host irq behind it.  Deliveries are the host's
+ * irq:irq_handler_exit events with ret=1 (handled) for that irq: see
+ * docs/tracepoints.md.
+ */
+TRACE_EVENT(vfio_pci_bpf_irq_vector,
+	TP_PROTO(struct pci_dev *pdev, u32 index, u32 vector, int host_irq,
+		 bool armed),
+	TP_ARGS(pdev, index, vector, host_irq, armed),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, index)
+		__field(u32, vector)
+		__field(int, host_irq)
+		__field(bool, armed)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->index = index;
+		__entry->vector = vector;
+		__entry->host_irq = host_irq;
+		__entry->armed = armed;
+	),
+
+	TP_printk("%s index=%u vector=%u host_irq=%d %s", __get_str(bdf),
+		  __entry->index, __entry->vector, __entry->host_irq,
+		  __entry->armed ? "armed" : "disarmed")
+);
+
+/* A migration state transition (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE). */
+TRACE_EVENT(vfio_pci_bpf_mig_transition,
+	TP_PROTO(struct pci_dev *pdev, u32 from, u32 to, int ret, u64 duration_ns),
+	TP_ARGS(pdev, from, to, ret, duration_ns),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, from)
+		__field(u32, to)
+		__field(int, ret)
+		__field(u64, duration_ns)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->from = from;
+		__entry->to = to;
+		__entry->ret = ret;
+		__entry->duration_ns = duration_ns;
+	),
+
+	TP_printk("%s from=%u to=%u ret=%d duration_ns=%llu", __get_str(bdf),
+		  __entry->from, __entry->to, __entry->ret, __entry->duration_ns)
+);
+
+/* Bytes moved through the migration data fd (read in STOP_COPY/PRE_COPY,
+ * write in RESUMING).
+ */
+TRACE_EVENT(vfio_pci_bpf_mig_data,
+	TP_PROTO(struct pci_dev *pdev, bool write, u64 offset, long bytes),
+	TP_ARGS(pdev, write, offset, bytes),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(bool, write)
+		__field(u64, offset)
+		__field(long, bytes)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
+		__assign_str(bdf);
+		__entry->write = write;
+		__entry->offset = offset;
+		__entry->bytes = bytes;
+	),
+
+	TP_printk("%s %s off=%llu bytes=%ld", __get_str(bdf),
+		  __entry->write ? "write" : "read", __entry->offset,
+		  __entry->bytes)
+);
+
+#endif /* _VFIO_PCI_BPF_TRACE_H_ */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE trace
+#include <trace/define_trace.h>
