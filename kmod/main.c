@@ -13,6 +13,7 @@
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
+#include "hooks.h"
 #include "vfio_pci_bpf.h"
 
 #define VFIO_PCI_BPF_DRV_NAME	"vfio-pci-bpf"
@@ -21,6 +22,11 @@ static bool enable_sriov;
 module_param(enable_sriov, bool, 0644);
 MODULE_PARM_DESC(enable_sriov,
 		 "Allow creating VFs of a PF bound to vfio-pci-bpf, as vfio-pci's enable_sriov (default: off)");
+
+bool vfio_pci_bpf_require_policy;
+module_param_named(require_policy, vfio_pci_bpf_require_policy, bool, 0644);
+MODULE_PARM_DESC(require_policy,
+		 "Fail closed: a device cannot be opened until a BPF policy with an open hook allows it (default: off)");
 
 static int vfio_pci_bpf_probe(struct pci_dev *pdev,
 			      const struct pci_device_id *id)
@@ -34,13 +40,16 @@ static int vfio_pci_bpf_probe(struct pci_dev *pdev,
 		return PTR_ERR(vbdev);
 
 	dev_set_drvdata(&pdev->dev, &vbdev->core_device);
+	/* Attachable before user space can open the device. */
+	vfio_pci_bpf_hooks_add_device(vbdev);
 	err = vfio_pci_core_register_device(&vbdev->core_device);
 	if (err)
-		goto out_put_vdev;
+		goto out_del_hooks;
 
 	return 0;
 
-out_put_vdev:
+out_del_hooks:
+	vfio_pci_bpf_hooks_del_device(vbdev);
 	vfio_put_device(&vbdev->core_device.vdev);
 	return err;
 }
@@ -50,6 +59,7 @@ static void vfio_pci_bpf_remove(struct pci_dev *pdev)
 	struct vfio_pci_core_device *core_device = dev_get_drvdata(&pdev->dev);
 
 	vfio_pci_core_unregister_device(core_device);
+	vfio_pci_bpf_hooks_del_device(vfio_pci_bpf_from_vdev(&core_device->vdev));
 	vfio_put_device(&core_device->vdev);
 }
 
@@ -80,7 +90,27 @@ static struct pci_driver vfio_pci_bpf_driver = {
 	.driver_managed_dma	= true,
 };
 
-module_pci_driver(vfio_pci_bpf_driver);
+static int __init vfio_pci_bpf_init(void)
+{
+	int err;
+
+	/* The hook type first: a policy may attach as soon as a device binds. */
+	err = vfio_pci_bpf_hooks_register();
+	if (err) {
+		pr_err("cannot register the vfio_pci_bpf_ops struct_ops: %pe\n",
+		       ERR_PTR(err));
+		return err;
+	}
+	return pci_register_driver(&vfio_pci_bpf_driver);
+}
+
+static void __exit vfio_pci_bpf_exit(void)
+{
+	pci_unregister_driver(&vfio_pci_bpf_driver);
+}
+
+module_init(vfio_pci_bpf_init);
+module_exit(vfio_pci_bpf_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VFIO PCI variant driver with tracepoints and BPF policy hooks");

@@ -2,7 +2,10 @@
 #ifndef _VFIO_PCI_BPF_H_
 #define _VFIO_PCI_BPF_H_
 
+#include <linux/list.h>
 #include <linux/vfio_pci_core.h>
+
+struct vfio_pci_bpf_ops;
 
 /*
  * Per-device state.  The core device comes first: vfio_alloc_device()
@@ -10,6 +13,10 @@
  */
 struct vfio_pci_bpf_device {
 	struct vfio_pci_core_device core_device;
+	/* The attached policy, if any; read under RCU on each hooked op. */
+	const struct vfio_pci_bpf_ops __rcu *ops;
+	struct list_head node;		/* on the list policies attach by */
+	u32 sbdf;			/* domain << 16 | bus << 8 | devfn */
 };
 
 static inline struct vfio_pci_bpf_device *

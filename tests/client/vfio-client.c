@@ -981,6 +981,87 @@ static const struct {
 	{ "bench", check_bench },
 };
 
+/* ---- single operations, for scripts ------------------------------------ */
+
+/*
+ * One operation named on the command line, reported as one line: the
+ * value it produced, or the errno it failed with.  Tests use these to make
+ * exact accesses whose effect they check from outside (traces, policies).
+ *
+ *   cfg-read:OFF:SIZE  cfg-write:OFF:SIZE:VAL  bar-read:OFF  bar-write:OFF:VAL
+ *   bar-mmap  region-flags  msi-on  msi-off  do-reset
+ */
+static bool is_op(const char *arg)
+{
+	static const char *const ops[] = {
+		"cfg-read:", "cfg-write:", "bar-read:", "bar-write:",
+	};
+	static const char *const words[] = {
+		"bar-mmap", "region-flags", "msi-on", "msi-off", "do-reset",
+	};
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strncmp(arg, ops[i], strlen(ops[i])))
+			return true;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(arg, words[i]))
+			return true;
+	return false;
+}
+
+static void op_result(struct client *c, const char *op, int ok, uint64_t v)
+{
+	if (ok)
+		printf("  %s: %#" PRIx64 "\n", op, v);
+	else
+		printf("  %s: error %s\n", op, strerrorname_np(errno) ?: strerror(errno));
+	if (!ok)
+		c->failed++;
+}
+
+static void do_op(struct client *c, const char *op)
+{
+	uint64_t off = 0, size = 0, val = 0, v = 0;
+	struct vfio_region_info *r;
+	ssize_t n;
+	void *map;
+	int efd;
+
+	if (sscanf(op, "cfg-read:%" SCNi64 ":%" SCNi64, &off, &size) == 2) {
+		n = pread(c->device, &v, size, c->region[VFIO_PCI_CONFIG_REGION_INDEX].offset + off);
+		op_result(c, op, n == (ssize_t)size, v);
+	} else if (sscanf(op, "cfg-write:%" SCNi64 ":%" SCNi64 ":%" SCNi64, &off, &size, &val) == 3) {
+		n = pwrite(c->device, &val, size, c->region[VFIO_PCI_CONFIG_REGION_INDEX].offset + off);
+		op_result(c, op, n == (ssize_t)size, val);
+	} else if (sscanf(op, "bar-read:%" SCNi64, &off) == 1) {
+		n = pread(c->device, &v, 4, c->region[VFIO_PCI_BAR0_REGION_INDEX].offset + off);
+		op_result(c, op, n == 4, v);
+	} else if (sscanf(op, "bar-write:%" SCNi64 ":%" SCNi64, &off, &val) == 2) {
+		n = pwrite(c->device, &val, 4, c->region[VFIO_PCI_BAR0_REGION_INDEX].offset + off);
+		op_result(c, op, n == 4, val);
+	} else if (!strcmp(op, "bar-mmap")) {
+		r = &c->region[VFIO_PCI_BAR0_REGION_INDEX];
+		map = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, c->device, r->offset);
+		op_result(c, op, map != MAP_FAILED, 0);
+		if (map != MAP_FAILED)
+			munmap(map, r->size);
+	} else if (!strcmp(op, "region-flags")) {
+		printf("  %s: %#x%s\n", op, c->region[VFIO_PCI_BAR0_REGION_INDEX].flags,
+		       c->region[VFIO_PCI_BAR0_REGION_INDEX].flags & VFIO_REGION_INFO_FLAG_MMAP ?
+		       " mmap" : " no-mmap");
+	} else if (!strcmp(op, "msi-on")) {
+		efd = eventfd(0, EFD_CLOEXEC);
+		op_result(c, op, set_irq_eventfd(c, VFIO_PCI_MSI_IRQ_INDEX, efd) == 0, 0);
+	} else if (!strcmp(op, "msi-off")) {
+		op_result(c, op, disable_irq(c, VFIO_PCI_MSI_IRQ_INDEX) == 0, 0);
+	} else if (!strcmp(op, "do-reset")) {
+		op_result(c, op, ioctl(c->device, VFIO_DEVICE_RESET) == 0, 0);
+	} else {
+		printf("  %s: error bad operation\n", op);
+		c->failed++;
+	}
+}
+
 /* ---- command line ---------------------------------------------------- */
 
 const char *argp_program_version = "vfio-client 0.1";
@@ -990,6 +1071,9 @@ static const char doc[] =
 "hold keeps the device open until standard input closes; bench times\n"
 "config, BAR and ioctl paths (ns per access; guest instructions under\n"
 "QEMU -icount shift=0).\n"
+"Single operations, one result line each (value, or the errno name):\n"
+"cfg-read:OFF:SIZE cfg-write:OFF:SIZE:VAL bar-read:OFF bar-write:OFF:VAL\n"
+"bar-mmap region-flags msi-on msi-off do-reset\n"
 "Output: facts indented by two spaces, and one PASS:/FAIL: line per check.\n"
 "Exit status: 0 when every check passed, 1 when one failed, 2 when the\n"
 "device could not be opened.\n"
@@ -997,6 +1081,7 @@ static const char doc[] =
 "EXAMPLES:\n"
 "    vfio-client 0000:00:04.0              # every check on an edu device\n"
 "    vfio-client 0000:00:04.0 config bar   # config space and BAR0 only\n"
+"    vfio-client 0000:00:04.0 cfg-read:0x3c:1 bar-write:4:0x1\n"
 "    vfio-client --cdev 0000:00:04.0 dma   # through iommufd and the cdev\n";
 
 static const struct argp_option opts[] = {
@@ -1058,6 +1143,7 @@ int main(int argc, char **argv)
 
 		for (size_t j = 0; j < sizeof(checks) / sizeof(checks[0]); j++)
 			known |= !strcmp(env.checks[i], checks[j].name);
+		known |= is_op(env.checks[i]);
 		if (!known) {
 			fprintf(stderr, "vfio-client: unknown check '%s' (see --help)\n",
 				env.checks[i]);
@@ -1078,6 +1164,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (int i = 0; i < env.nchecks; i++) {
+		if (is_op(env.checks[i])) {
+			do_op(&c, env.checks[i]);
+			continue;
+		}
 		for (size_t j = 0; j < sizeof(checks) / sizeof(checks[0]); j++) {
 			bool all = !strcmp(env.checks[i], "all");
 

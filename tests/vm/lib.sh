@@ -88,3 +88,41 @@ same_transcript() {
 		cat "$OUT/$1.diff"
 	fi
 }
+
+POLICY=$BUILD/policy-test
+PIN=/sys/fs/bpf/vfio-bpf-test
+
+# op BDF OPERATION...: run client operations in one open of the device
+# and print the result of the last ("0x5a", "error EPERM", or
+# "open failed: ...").  The device is closed in between invocations, and
+# closing resets some state (bus master), so related steps go together.
+op() {
+	_bdf=$1; shift
+	_r=$("$CLIENT" "$_bdf" "$@" 2>"$OUT/op.err")
+	if [ $? -eq 2 ]; then
+		echo "open failed: $(tail -n 1 "$OUT/op.err")"
+	else
+		printf '%s\n' "$_r" | sed -n "s/^  [^ ]*: //p" | tail -n 1
+	fi
+}
+
+# expect NAME WANT BDF OPERATION...: the last operation's result is WANT.
+expect() {
+	_name=$1 _want=$2; shift 2
+	_got=$(op "$@")
+	if [ "$_got" = "$_want" ]; then
+		pass "$_name"
+	else
+		shift
+		fail "$_name: $* gave '$_got', want '$_want'"
+	fi
+}
+
+# attach BDF PIN-NAME [RULES...]: attach the test policy, pinned.
+attach() {
+	_bdf=$1 _pin=$2; shift 2
+	mkdir -p "$PIN"
+	"$POLICY" "$@" "$_bdf" "$PIN/$_pin"
+}
+
+detach() { rm -f "$PIN/$1"; }

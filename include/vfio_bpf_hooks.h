@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * The hook ABI of vfio-pci-bpf, shared by the module, BPF programs and user
+ * space: the struct_ops type a policy program implements, the context each
+ * hook gets and the verdicts it returns.  docs/hooks.md describes each hook.
+ *
+ * Fixed-width types only; add members at the end.
+ */
+#ifndef __VFIO_BPF_HOOKS_H
+#define __VFIO_BPF_HOOKS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define VFIO_BPF_ABI_VERSION	1
+
+/* What a hook returns. */
+enum vfio_bpf_verdict {
+	VFIO_BPF_ALLOW		= 0,	/* go on as vfio-pci would */
+	VFIO_BPF_DENY		= 1,	/* fail the operation with -EPERM */
+	VFIO_BPF_REWRITE	= 2,	/* config access: use ctx->value instead */
+};
+
+/* VFIO region indexes (enum in linux/vfio.h), for BPF programs. */
+#define VFIO_BPF_REGION_BAR0	0
+#define VFIO_BPF_REGION_BAR5	5
+#define VFIO_BPF_REGION_ROM	6
+#define VFIO_BPF_REGION_CONFIG	7
+#define VFIO_BPF_REGION_VGA	8
+
+/* Reset kinds of the reset hook and tracepoint. */
+#define VFIO_BPF_RESET_FUNCTION	0	/* VFIO_DEVICE_RESET */
+#define VFIO_BPF_RESET_HOT	1	/* VFIO_DEVICE_PCI_HOT_RESET */
+
+/*
+ * A config-space or BAR access.  Config accesses reach the hook split into
+ * naturally aligned pieces of at most 4 bytes, so no larger read or write
+ * slips past a per-register policy; BAR accesses arrive as the user made
+ * them.  Only @value may be written by the program.
+ */
+struct vfio_bpf_access {
+	__u32 sbdf;		/* domain << 16 | bus << 8 | devfn */
+	__u32 region;		/* VFIO_BPF_REGION_* */
+	__u64 offset;		/* within the region */
+	__u32 size;		/* bytes */
+	__u32 write;		/* 1 for a write */
+	__u64 value;		/* config read: the value read; write: to write */
+};
+
+/* mmap of a region, and the mmap flag of VFIO_DEVICE_GET_REGION_INFO. */
+struct vfio_bpf_mmap {
+	__u32 sbdf;
+	__u32 region;
+	__u64 offset;
+	__u64 length;
+};
+
+/* VFIO_DEVICE_SET_IRQS, before the core sees it. */
+struct vfio_bpf_irq {
+	__u32 sbdf;
+	__u32 index;		/* VFIO_PCI_{INTX,MSI,MSIX,ERR,REQ}_IRQ_INDEX */
+	__u32 start;
+	__u32 count;
+	__u32 flags;		/* VFIO_IRQ_SET_DATA_* | VFIO_IRQ_SET_ACTION_* */
+	__u32 pad;
+};
+
+/* Open of the device by a VFIO user, and reset. */
+struct vfio_bpf_dev {
+	__u32 sbdf;
+	__u32 pid;		/* thread group of the caller */
+	__u32 kind;		/* reset: VFIO_BPF_RESET_* */
+	__u32 pad;
+};
+
+/* One arc of the migration state machine. */
+struct vfio_bpf_mig {
+	__u32 sbdf;
+	__u32 from;		/* enum vfio_device_mig_state */
+	__u32 to;
+	__u32 pad;
+};
+
+/*
+ * The struct_ops a policy program implements.  One instance attaches to
+ * one device, named by @sbdf; a hook left NULL allows everything.
+ */
+struct vfio_pci_bpf_ops {
+	int (*config_read)(struct vfio_bpf_access *ctx);
+	int (*config_write)(struct vfio_bpf_access *ctx);
+	int (*bar_access)(struct vfio_bpf_access *ctx);
+	int (*mmap)(struct vfio_bpf_mmap *ctx);
+	int (*set_irqs)(struct vfio_bpf_irq *ctx);
+	int (*reset)(struct vfio_bpf_dev *ctx);
+	int (*open)(struct vfio_bpf_dev *ctx);
+	int (*mig_transition)(struct vfio_bpf_mig *ctx);
+	__u32 sbdf;
+	__u32 flags;		/* none defined yet; must be 0 */
+};
+
+#endif /* __VFIO_BPF_HOOKS_H */
