@@ -109,7 +109,7 @@ $(BUILD)/bpf/vmlinux.h: | $(BUILD)/bpf
 
 $(BUILD)/bpf/%.bpf.o: tests/bpf/%.bpf.c include/vfio_bpf_hooks.h $(BUILD)/bpf/vmlinux.h
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/bpf -c $< -o $@
 
 # bpftool 7.5 (backports) writes skeletons for libbpf 1.5, which fill in
 # bpf_map_skeleton.link; backports' libbpf-dev is 1.4, which has no such
@@ -118,7 +118,12 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< | sed '/map->link = /d' >$@.tmp && mv $@.tmp $@
 
-bpf-tests: $(BUILD)/policy-test
+bpf-tests: $(BUILD)/policy-test $(BUILD)/trace-test
+
+$(BUILD)/bpf/trace_test.bpf.o: tests/bpf/trace_test.h
+$(BUILD)/trace-test: tests/bpf/trace_test.c tests/bpf/trace_test.h $(BUILD)/bpf/trace_test.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Itests/bpf -o $@ $< $(LIBBPF_LIBS)
 
 $(BUILD)/policy-test: tests/bpf/policy_test.c $(BUILD)/bpf/policy_test.skel.h
 	$(call msg,CC,$@)
