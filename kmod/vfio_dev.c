@@ -116,6 +116,7 @@ static ssize_t vfio_pci_bpf_config_policed(struct vfio_pci_bpf_device *vbdev,
 				 */
 				orig = raw;
 				raw = cpu_to_le64(ctx.value);
+				/* A read-only buffer fails with -EFAULT, never unmasked. */
 				if (copy_to_user(buf + done, &raw, n)) {
 					ret = -EFAULT;
 					break;
@@ -175,11 +176,12 @@ static ssize_t vfio_pci_bpf_config_rw(struct vfio_pci_bpf_device *vbdev,
 	else
 		ret = vfio_pci_core_read(vdev, buf, count, ppos);
 
-	if (write)
+	/* The peeks cost user and config accesses: only for a live event. */
+	if (write && trace_vfio_pci_bpf_config_write_enabled())
 		trace_vfio_pci_bpf_config_write(pdev, off, count, value, old,
 						vfio_pci_bpf_peek_config(pdev, off, count),
 						ret);
-	else
+	else if (!write && trace_vfio_pci_bpf_config_read_enabled())
 		trace_vfio_pci_bpf_config_read(pdev, off, count,
 					       ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					       ret);
@@ -228,7 +230,7 @@ static ssize_t vfio_pci_bpf_bar_rw(struct vfio_pci_bpf_device *vbdev,
 out_trace:
 	if (write)
 		trace_vfio_pci_bpf_bar_write(pdev, index, off, count, value, ret);
-	else
+	else if (trace_vfio_pci_bpf_bar_read_enabled())
 		trace_vfio_pci_bpf_bar_read(pdev, index, off, count,
 					    ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					    ret);
