@@ -21,6 +21,13 @@
 	((u32)pci_domain_nr((pdev)->bus) << 16 |			\
 	 (u32)(pdev)->bus->number << 8 | (pdev)->devfn)
 
+/* Every event starts with the fields sbdf and bdf, filled by this. */
+#define VFIO_PCI_BPF_DEV_ASSIGN						\
+	do {								\
+		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);		\
+		__assign_str(bdf);					\
+	} while (0)
+
 DECLARE_EVENT_CLASS(vfio_pci_bpf_dev_user,
 	TP_PROTO(struct pci_dev *pdev, int ret),
 	TP_ARGS(pdev, ret),
@@ -34,8 +41,7 @@ DECLARE_EVENT_CLASS(vfio_pci_bpf_dev_user,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->pid = current->tgid;
 		memcpy(__entry->comm, current->comm, TASK_COMM_LEN);
 		__entry->ret = ret;
@@ -67,8 +73,7 @@ TRACE_EVENT(vfio_pci_bpf_reset,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->kind = kind;
 		__entry->ret = ret;
 	),
@@ -92,8 +97,7 @@ TRACE_EVENT(vfio_pci_bpf_config_read,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->offset = offset;
 		__entry->size = size;
 		__entry->value = value;
@@ -121,8 +125,7 @@ TRACE_EVENT(vfio_pci_bpf_config_write,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->offset = offset;
 		__entry->size = size;
 		__entry->value = value;
@@ -152,8 +155,7 @@ DECLARE_EVENT_CLASS(vfio_pci_bpf_bar_access,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->bar = bar;
 		__entry->size = size;
 		__entry->offset = offset;
@@ -191,8 +193,7 @@ TRACE_EVENT(vfio_pci_bpf_mmap,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->index = index;
 		__entry->offset = offset;
 		__entry->length = length;
@@ -215,8 +216,7 @@ TRACE_EVENT(vfio_pci_bpf_ioctl,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->cmd = cmd;
 		__entry->ret = ret;
 	),
@@ -241,8 +241,7 @@ TRACE_EVENT(vfio_pci_bpf_set_irqs,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->index = index;
 		__entry->start = start;
 		__entry->count = count;
@@ -283,8 +282,7 @@ TRACE_EVENT(vfio_pci_bpf_irq_vector,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->index = index;
 		__entry->vector = vector;
 		__entry->host_irq = host_irq;
@@ -311,8 +309,7 @@ TRACE_EVENT(vfio_pci_bpf_mig_transition,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->from = from;
 		__entry->to = to;
 		__entry->ret = ret;
@@ -339,8 +336,7 @@ TRACE_EVENT(vfio_pci_bpf_mig_data,
 	),
 
 	TP_fast_assign(
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);
-		__assign_str(bdf);
+		VFIO_PCI_BPF_DEV_ASSIGN;
 		__entry->write = write;
 		__entry->offset = offset;
 		__entry->bytes = bytes;

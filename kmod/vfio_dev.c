@@ -354,7 +354,7 @@ static void vfio_pci_bpf_trace_vectors(struct pci_dev *pdev,
 	}
 }
 
-static long vfio_pci_bpf_set_irqs(struct vfio_pci_bpf_device *vbdev,
+static noinline long vfio_pci_bpf_set_irqs(struct vfio_pci_bpf_device *vbdev,
 				  unsigned int cmd, unsigned long arg)
 {
 	size_t minsz = offsetofend(struct vfio_irq_set, count);
@@ -389,7 +389,7 @@ out_trace:
 	return ret;
 }
 
-static long vfio_pci_bpf_reset(struct vfio_pci_bpf_device *vbdev,
+static noinline long vfio_pci_bpf_reset(struct vfio_pci_bpf_device *vbdev,
 			       unsigned int cmd, unsigned long arg)
 {
 	u32 kind = cmd == VFIO_DEVICE_RESET ? VFIO_BPF_RESET_FUNCTION :
@@ -418,7 +418,7 @@ out_trace:
  * A BAR the policy will not let be mapped stops advertising mmap, so a
  * client (QEMU, DPDK) falls back to trapped access instead of failing.
  */
-static long vfio_pci_bpf_region_info(struct vfio_pci_bpf_device *vbdev,
+static noinline long vfio_pci_bpf_region_info(struct vfio_pci_bpf_device *vbdev,
 				     unsigned int cmd, unsigned long arg)
 {
 	struct vfio_region_info __user *uinfo = (void __user *)arg;
@@ -449,6 +449,10 @@ static long vfio_pci_bpf_region_info(struct vfio_pci_bpf_device *vbdev,
 	return 0;
 }
 
+/*
+ * The special cases live out of line, so the common path through here
+ * stays a small frame around the core's ioctl.
+ */
 static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			       unsigned long arg)
 {
