@@ -47,7 +47,7 @@ fi
 
 lists_fresh() {
 	# apt lists younger than a day, and containing the backports suite
-	ls /var/lib/apt/lists/*"${BACKPORTS_SUITE}"*Packages >/dev/null 2>&1 &&
+	ls /var/lib/apt/lists/*"${BACKPORTS_SUITE}"*Packages* >/dev/null 2>&1 &&
 		[ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_InRelease' -mmin +1440 | head -1)" ]
 }
 if [ -n "${need_update:-}" ] || ! lists_fresh; then
@@ -79,9 +79,8 @@ fi
 bpo_missing=""
 for p in $pkgs_bpo; do
 	inst=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
-	cand=$(apt-cache policy "$p" | awk -v s="$BACKPORTS_SUITE" '
-		/^ +(\*\*\* )?[0-9]/ { v = $1 == "***" ? $2 : $1 }
-		$0 ~ s && v != "" { print v; exit }')
+	cand=$(apt-cache madison "$p" | awk -F'|' -v s="$BACKPORTS_SUITE" '
+		$3 ~ s { gsub(/ /, "", $2); print $2; exit }')
 	[ -n "$cand" ] || die "$p: not found in $BACKPORTS_SUITE"
 	[ "$inst" = "$cand" ] || bpo_missing="$bpo_missing $p"
 done
