@@ -22,16 +22,40 @@ static int vfio_pci_bpf_open_device(struct vfio_device *vdev)
 	if (ret)
 		return ret;
 
+	ret = vfio_pci_bpf_lm_open(vfio_pci_bpf_from_vdev(vdev));
+	if (ret) {
+		vfio_pci_core_disable(core_device);
+		return ret;
+	}
+
 	vfio_pci_core_finish_enable(core_device);
+	return 0;
+}
+
+static void vfio_pci_bpf_close_device(struct vfio_device *vdev)
+{
+	vfio_pci_bpf_lm_close(vfio_pci_bpf_from_vdev(vdev));
+	vfio_pci_core_close_device(vdev);
+}
+
+static int vfio_pci_bpf_init_dev(struct vfio_device *vdev)
+{
+	int ret;
+
+	ret = vfio_pci_core_init_dev(vdev);
+	if (ret)
+		return ret;
+
+	vfio_pci_bpf_lm_init(vfio_pci_bpf_from_vdev(vdev));
 	return 0;
 }
 
 static const struct vfio_device_ops vfio_pci_bpf_dev_ops = {
 	.name		= "vfio-pci-bpf",
-	.init		= vfio_pci_core_init_dev,
+	.init		= vfio_pci_bpf_init_dev,
 	.release	= vfio_pci_core_release_dev,
 	.open_device	= vfio_pci_bpf_open_device,
-	.close_device	= vfio_pci_core_close_device,
+	.close_device	= vfio_pci_bpf_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
 	.device_feature	= vfio_pci_core_ioctl_feature,
 	.read		= vfio_pci_core_read,

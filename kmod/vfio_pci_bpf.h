@@ -4,12 +4,15 @@
 
 #include <linux/vfio_pci_core.h>
 
+#include "lm.h"
+
 /*
  * Per-device state.  The core device comes first: vfio_alloc_device()
  * requires it, and every core helper takes a pointer to it.
  */
 struct vfio_pci_bpf_device {
 	struct vfio_pci_core_device core_device;
+	struct vfio_pci_bpf_lm lm;
 };
 
 static inline struct vfio_pci_bpf_device *
