@@ -87,9 +87,13 @@ kmod:
 guest-kmod:
 	$(Q)$(SUBMAKE) kmod KDIR=$(GUEST_KDIR)
 
-client: $(BUILD)/vfio-client
+client: $(BUILD)/vfio-client $(BUILD)/vfio-mig
 
 $(BUILD)/vfio-client: tests/client/vfio-client.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -o $@ $<
+
+$(BUILD)/vfio-mig: tests/client/vfio-mig.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -o $@ $<
 
