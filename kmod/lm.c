@@ -36,6 +36,9 @@ struct vfio_pci_bpf_lm_file {
 	u8 buf[] __counted_by(cap);
 };
 
+/* The image header is ABI: docs/migration.md. */
+static_assert(sizeof(struct vfio_pci_bpf_lm_header) == 16);
+
 static const struct vfio_pci_bpf_lm_provider *const vfio_pci_bpf_lm_providers[] = {
 	&vfio_pci_bpf_lm_edu,
 };
@@ -223,12 +226,16 @@ static int vfio_pci_bpf_lm_lock_device(struct vfio_pci_bpf_device *vbdev)
 	u16 cmd;
 
 	down_write(&core->memory_lock);
+	if (pdev->current_state >= PCI_D3hot)
+		goto out_unlock;
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (!(cmd & PCI_COMMAND_MEMORY) || pdev->current_state >= PCI_D3hot) {
-		up_write(&core->memory_lock);
-		return -EIO;
-	}
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		goto out_unlock;
 	return 0;
+
+out_unlock:
+	up_write(&core->memory_lock);
+	return -EIO;
 }
 
 static void vfio_pci_bpf_lm_unlock_device(struct vfio_pci_bpf_device *vbdev)

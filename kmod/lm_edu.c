@@ -61,6 +61,8 @@ struct vfio_pci_bpf_edu_state {
 	__le64 dma_count;
 };
 
+static_assert(sizeof(struct vfio_pci_bpf_edu_state) == 48);
+
 static void __iomem *vfio_pci_bpf_edu_bar(struct vfio_pci_bpf_device *vbdev)
 {
 	return vbdev->core_device.barmap[0];
