@@ -26,9 +26,8 @@ check() {
 # --- the module ---------------------------------------------------------
 
 if [ -r "${CHECKPATCH:-}" ]; then
-	src=$(ls kmod/*.c kmod/*.h | grep -v '\.mod\.c$')
-	check "kmod: checkpatch --strict clean" \
-		perl "$CHECKPATCH" --no-tree --strict --terse -q -f $src
+	check "kmod: checkpatch --strict clean (make checkpatch)" \
+		make -s checkpatch CHECKPATCH="$CHECKPATCH"
 else
 	fail "kmod: checkpatch.pl not found at '${CHECKPATCH:-}' (run make deps)"
 fi
