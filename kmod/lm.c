@@ -54,9 +54,10 @@ static size_t vfio_pci_bpf_lm_image_size(const struct vfio_pci_bpf_lm_provider *
 }
 
 /*
- * Veto point for migration state changes, called once per valid request
- * before any arc is taken.  The BPF struct_ops hook mig_transition will be
- * wired here; until then every request is allowed.
+ * Veto point for migration state changes, asked about each arc of a
+ * request's path before any arc is taken (lm_check_path()).  The BPF
+ * struct_ops hook mig_transition will be wired here; until then every arc
+ * is allowed.
  */
 static int vfio_pci_bpf_lm_policy(struct vfio_pci_bpf_device *vbdev, u32 from,
 				  u32 to)
@@ -409,6 +410,30 @@ again:
 	spin_unlock(&lm->reset_lock);
 }
 
+/*
+ * Walk the path from @from to @to without taking it: every arc must be
+ * one the FSM allows and the policy accepts, so that a refusal leaves the
+ * state as it was.
+ */
+static int vfio_pci_bpf_lm_check_path(struct vfio_pci_bpf_device *vbdev,
+				      enum vfio_device_mig_state from,
+				      enum vfio_device_mig_state to)
+{
+	struct vfio_device *vdev = &vbdev->core_device.vdev;
+	enum vfio_device_mig_state cur = from, next;
+	int err;
+
+	while (cur != to) {
+		err = vfio_mig_get_next_state(vdev, cur, to, &next);
+		if (err)
+			return err;
+		if (vfio_pci_bpf_lm_policy(vbdev, cur, next))
+			return -EPERM;
+		cur = next;
+	}
+	return 0;
+}
+
 static struct file *
 vfio_pci_bpf_lm_set_state(struct vfio_device *vdev,
 			  enum vfio_device_mig_state new_state)
@@ -431,16 +456,9 @@ vfio_pci_bpf_lm_set_state(struct vfio_device *vdev,
 		res = ERR_PTR(-EINVAL);
 		goto out_trace;
 	}
-	/* Reject invalid targets before the policy sees them. */
-	if (new_state != from) {
-		err = vfio_mig_get_next_state(vdev, from, new_state, &next);
-		if (err) {
-			res = ERR_PTR(err);
-			goto out_trace;
-		}
-	}
-	if (vfio_pci_bpf_lm_policy(vbdev, from, new_state)) {
-		res = ERR_PTR(-EPERM);
+	err = vfio_pci_bpf_lm_check_path(vbdev, from, new_state);
+	if (err) {
+		res = ERR_PTR(err);
 		goto out_trace;
 	}
 
