@@ -5,9 +5,11 @@
  * of the device, is the business of a provider (lm.h); a device without
  * one has no mig_ops and behaves exactly as under vfio-pci.
  *
- * Supported: VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P.  The image is
- * small and fixed in size, so it is taken in one go on the STOP ->
- * STOP_COPY arc and loaded in one go on the RESUMING -> STOP arc.
+ * Supported: VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+ * VFIO_MIGRATION_PRE_COPY.  The image is small and fixed in size: its
+ * header is all PRE_COPY has to offer, the device state is taken in one go
+ * when the device is stopped (entering STOP_COPY) and loaded in one go on
+ * the RESUMING -> STOP arc.
  */
 
 #include <linux/anon_inodes.h>
@@ -31,6 +33,7 @@ struct vfio_pci_bpf_lm_file {
 	struct pci_dev *pdev;
 	struct mutex lock;	/* everything below */
 	bool disabled;
+	bool complete;		/* saving: the device state is in, EOF is final */
 	size_t len;		/* valid bytes in buf */
 	size_t cap;
 	u8 buf[] __counted_by(cap);
@@ -108,6 +111,11 @@ static ssize_t vfio_pci_bpf_lm_read(struct file *filp, char __user *ubuf,
 		ret = -EINVAL;
 		goto out_unlock;
 	}
+	/* Before STOP_COPY the end of the data is only for now (uAPI). */
+	if (off == migf->len && !migf->complete) {
+		ret = -ENOMSG;
+		goto out_unlock;
+	}
 	len = min_t(size_t, len, migf->len - off);
 	if (copy_to_user(ubuf, migf->buf + off, len)) {
 		ret = -EFAULT;
@@ -155,9 +163,49 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * VFIO_MIG_GET_PRECOPY_INFO, answered from the session alone: a fd can
+ * outlive its device, so it never looks at the device.  The whole PRE_COPY
+ * offer is the header (initial_bytes); the device state only comes with
+ * STOP_COPY, so nothing is ever dirty.  Once the state is in (STOP_COPY)
+ * the session has left PRE_COPY: -EINVAL.
+ */
+static long vfio_pci_bpf_lm_precopy_ioctl(struct file *filp, unsigned int cmd,
+					  unsigned long arg)
+{
+	struct vfio_pci_bpf_lm_file *migf = filp->private_data;
+	unsigned long minsz = offsetofend(struct vfio_precopy_info, dirty_bytes);
+	struct vfio_precopy_info info;
+	long ret = 0;
+
+	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
+		return -ENOTTY;
+	if (copy_from_user(&info, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	mutex_lock(&migf->lock);
+	if (migf->disabled)
+		ret = -ENODEV;
+	else if (migf->complete)
+		ret = -EINVAL;
+	else
+		info.initial_bytes = migf->len - filp->f_pos;
+	mutex_unlock(&migf->lock);
+	if (ret)
+		return ret;
+
+	info.dirty_bytes = 0;
+	info.flags = 0;
+	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
+}
+
 static const struct file_operations vfio_pci_bpf_lm_save_fops = {
 	.owner		= THIS_MODULE,
 	.read		= vfio_pci_bpf_lm_read,
+	.unlocked_ioctl	= vfio_pci_bpf_lm_precopy_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 	.release	= vfio_pci_bpf_lm_release,
 };
 
@@ -244,8 +292,36 @@ static void vfio_pci_bpf_lm_unlock_device(struct vfio_pci_bpf_device *vbdev)
 	up_write(&vbdev->core_device.memory_lock);
 }
 
-/* STOP -> STOP_COPY: take the whole image now, the fd only hands it out. */
-static struct file *vfio_pci_bpf_lm_save(struct vfio_pci_bpf_device *vbdev)
+/* Put the device state behind the header: the session's data is complete. */
+static int vfio_pci_bpf_lm_save_state(struct vfio_pci_bpf_device *vbdev,
+				      struct vfio_pci_bpf_lm_file *migf)
+{
+	const struct vfio_pci_bpf_lm_provider *p = vbdev->lm.provider;
+	int err;
+
+	mutex_lock(&migf->lock);
+	err = vfio_pci_bpf_lm_lock_device(vbdev);
+	if (err)
+		goto out_unlock;
+	err = p->save(vbdev, migf->buf + sizeof(struct vfio_pci_bpf_lm_header),
+		      p->state_size);
+	vfio_pci_bpf_lm_unlock_device(vbdev);
+	if (err)
+		goto out_unlock;
+	migf->len = migf->cap;
+	migf->complete = true;
+out_unlock:
+	mutex_unlock(&migf->lock);
+	return err;
+}
+
+/*
+ * A new saving session, from STOP -> STOP_COPY (with the device state) or
+ * from RUNNING -> PRE_COPY and RUNNING_P2P -> PRE_COPY_P2P (header only,
+ * the device is still running).
+ */
+static struct file *vfio_pci_bpf_lm_save(struct vfio_pci_bpf_device *vbdev,
+					 bool stopped)
 {
 	const struct vfio_pci_bpf_lm_provider *p = vbdev->lm.provider;
 	struct vfio_pci_bpf_lm_header *hdr;
@@ -264,15 +340,13 @@ static struct file *vfio_pci_bpf_lm_save(struct vfio_pci_bpf_device *vbdev)
 	hdr->vendor = cpu_to_le16(p->vendor);
 	hdr->device = cpu_to_le16(p->device);
 	hdr->size = cpu_to_le32(p->state_size);
+	migf->len = sizeof(*hdr);
 
-	err = vfio_pci_bpf_lm_lock_device(vbdev);
-	if (err)
-		goto out_put_file;
-	err = p->save(vbdev, migf->buf + sizeof(*hdr), p->state_size);
-	vfio_pci_bpf_lm_unlock_device(vbdev);
-	if (err)
-		goto out_put_file;
-	migf->len = migf->cap;
+	if (stopped) {
+		err = vfio_pci_bpf_lm_save_state(vbdev, migf);
+		if (err)
+			goto out_put_file;
+	}
 
 	vbdev->lm.saving = migf;
 	get_file(migf->filp);
@@ -339,11 +413,12 @@ out_unlock:
 
 /*
  * One arc of the FSM, as vfio_mig_get_next_state() hands them out for
- * STOP_COPY | P2P.  RUNNING, RUNNING_P2P and STOP differ only for the
- * user: the providers' devices do no peer to peer DMA, and a provider
- * waits for work the device started on its own (edu: a factorial, a DMA)
- * before it saves.  The uAPI leaves it to the user not to touch the device
- * in STOP; lm_lock_device() keeps the region path out while saving or loading.
+ * STOP_COPY | P2P | PRE_COPY.  RUNNING, RUNNING_P2P and STOP (and PRE_COPY
+ * and PRE_COPY_P2P) differ only for the user: the providers' devices do no
+ * peer to peer DMA, and a provider waits for work the device started on its
+ * own (edu: a factorial, a DMA) before it saves.  The uAPI leaves it to the
+ * user not to touch the device in STOP; lm_lock_device() keeps the region
+ * path out while saving or loading.
  */
 static struct file *vfio_pci_bpf_lm_step(struct vfio_pci_bpf_device *vbdev,
 					 enum vfio_device_mig_state next)
@@ -353,7 +428,20 @@ static struct file *vfio_pci_bpf_lm_step(struct vfio_pci_bpf_device *vbdev,
 	int err;
 
 	if (cur == VFIO_DEVICE_STATE_STOP && next == VFIO_DEVICE_STATE_STOP_COPY)
-		return vfio_pci_bpf_lm_save(vbdev);
+		return vfio_pci_bpf_lm_save(vbdev, true);
+
+	if ((cur == VFIO_DEVICE_STATE_RUNNING &&
+	     next == VFIO_DEVICE_STATE_PRE_COPY) ||
+	    (cur == VFIO_DEVICE_STATE_RUNNING_P2P &&
+	     next == VFIO_DEVICE_STATE_PRE_COPY_P2P))
+		return vfio_pci_bpf_lm_save(vbdev, false);
+
+	/* The session goes on: same fd, now with the device state. */
+	if (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
+	    next == VFIO_DEVICE_STATE_STOP_COPY) {
+		err = vfio_pci_bpf_lm_save_state(vbdev, lm->saving);
+		return err ? ERR_PTR(err) : NULL;
+	}
 
 	if (cur == VFIO_DEVICE_STATE_STOP && next == VFIO_DEVICE_STATE_RESUMING)
 		return vfio_pci_bpf_lm_resume(vbdev);
@@ -366,7 +454,12 @@ static struct file *vfio_pci_bpf_lm_step(struct vfio_pci_bpf_device *vbdev,
 		return NULL;
 	}
 
-	if (cur == VFIO_DEVICE_STATE_STOP_COPY && next == VFIO_DEVICE_STATE_STOP) {
+	if ((cur == VFIO_DEVICE_STATE_STOP_COPY &&
+	     next == VFIO_DEVICE_STATE_STOP) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY &&
+	     next == VFIO_DEVICE_STATE_RUNNING) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
+	     next == VFIO_DEVICE_STATE_RUNNING_P2P)) {
 		vfio_pci_bpf_lm_disable_files(lm);
 		return NULL;
 	}
@@ -377,7 +470,11 @@ static struct file *vfio_pci_bpf_lm_step(struct vfio_pci_bpf_device *vbdev,
 	     (next == VFIO_DEVICE_STATE_RUNNING ||
 	      next == VFIO_DEVICE_STATE_STOP)) ||
 	    (cur == VFIO_DEVICE_STATE_STOP &&
-	     next == VFIO_DEVICE_STATE_RUNNING_P2P))
+	     next == VFIO_DEVICE_STATE_RUNNING_P2P) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY &&
+	     next == VFIO_DEVICE_STATE_PRE_COPY_P2P) ||
+	    (cur == VFIO_DEVICE_STATE_PRE_COPY_P2P &&
+	     next == VFIO_DEVICE_STATE_PRE_COPY))
 		return NULL;
 
 	/* vfio_mig_get_next_state() hands out no other arc for our flags */
@@ -539,7 +636,8 @@ void vfio_pci_bpf_lm_init(struct vfio_pci_bpf_device *vbdev)
 	if (!lm->provider)
 		return;
 
-	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P;
+	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+				VFIO_MIGRATION_PRE_COPY;
 	vdev->mig_ops = &vfio_pci_bpf_lm_ops;
 	pci_dbg(pdev, "migration provider %s\n", lm->provider->name);
 }

@@ -4,6 +4,7 @@
  * and the data fd) on edu devices, as a VMM would, and check the result.
  *
  *   vfio-mig migrate SRC DST   save SRC's registers, load them into DST
+ *   vfio-mig precopy SRC DST   the same through PRE_COPY
  *   vfio-mig errors BDF        invalid states, corrupt images, closed fds
  *   vfio-mig trace SRC DST     a fixed sequence for the tracepoint checks
  *   vfio-mig none BDF          a device that must not offer migration
@@ -474,8 +475,9 @@ static int cmd_migrate(struct dev *src, struct dev *dst)
 	ret = feature(src, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
 		      &mig, sizeof(mig));
 	printf("  src.migration_flags: %#llx\n", (unsigned long long)mig.flags);
-	CHECK(ret == 0 && mig.flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P),
-	      "src: migration flags are STOP_COPY|P2P", "ret %d flags %#llx", ret,
+	CHECK(ret == 0 && mig.flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+					VFIO_MIGRATION_PRE_COPY),
+	      "src: migration flags are STOP_COPY|P2P|PRE_COPY", "ret %d flags %#llx", ret,
 	      (unsigned long long)mig.flags);
 	CHECK(get_state(src) == VFIO_DEVICE_STATE_RUNNING &&
 	      get_state(dst) == VFIO_DEVICE_STATE_RUNNING,
@@ -543,6 +545,112 @@ static int cmd_migrate(struct dev *src, struct dev *dst)
 	return 0;
 }
 
+static int precopy_info(int fd, struct vfio_precopy_info *info)
+{
+	*info = (struct vfio_precopy_info){ .argsz = sizeof(*info) };
+	return ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, info) ? -errno : 0;
+}
+
+/*
+ * PRE_COPY, as QEMU drives it: the header comes while the device runs,
+ * the device state with STOP_COPY on the same fd.  A register changed
+ * during PRE_COPY must arrive with its new value.
+ */
+static int cmd_precopy(struct dev *src, struct dev *dst)
+{
+	struct vfio_device_feature_mig_data_size ds = { 0 };
+	struct vfio_precopy_info info;
+	struct regs before, after;
+	uint8_t img[4096];
+	ssize_t n, m, len;
+	int fd, fd2, ret;
+
+	prepare(src);
+	prepare(dst);
+	regs_set(src, 0x11110000, 9, false, 0x40, 0x5000);
+	regs_set(dst, 0x22220000, 3, true, 0, 0x6000);
+
+	ret = set_state_fd(src, VFIO_DEVICE_STATE_PRE_COPY, &fd);
+	CHECK(ret == 0 && fd >= 0 && get_state(src) == VFIO_DEVICE_STATE_PRE_COPY,
+	      "src: RUNNING -> PRE_COPY returns a data fd", "%s", strerror(-ret));
+	if (fd < 0)
+		return 1;
+	ret = precopy_info(fd, &info);
+	CHECK(ret == 0 && info.initial_bytes == IMG_HDR_SIZE && info.dirty_bytes == 0,
+	      "src: PRECOPY_INFO: 16 initial bytes, 0 dirty", "%s, initial %llu dirty %llu",
+	      strerror(-ret), (unsigned long long)info.initial_bytes,
+	      (unsigned long long)info.dirty_bytes);
+	n = read(fd, img, sizeof(img));
+	CHECK(n == IMG_HDR_SIZE, "src: PRE_COPY read gives the 16-byte header",
+	      "read %zd", n);
+	m = read(fd, img + IMG_HDR_SIZE, sizeof(img) - IMG_HDR_SIZE);
+	CHECK(m < 0 && errno == ENOMSG, "src: PRE_COPY read at the end: ENOMSG",
+	      "read %zd (%s)", m, strerror(errno));
+	ret = precopy_info(fd, &info);
+	CHECK(ret == 0 && info.initial_bytes == 0 && info.dirty_bytes == 0,
+	      "src: PRECOPY_INFO: nothing left to read", "%s, initial %llu",
+	      strerror(-ret), (unsigned long long)info.initial_bytes);
+
+	/* Still running: this change must make it into the image. */
+	reg_wr(src, EDU_REG_LIVENESS, 0x33330000);
+	regs_read(src, &before);
+	regs_print("src", &before);
+
+	step(src, VFIO_DEVICE_STATE_PRE_COPY_P2P);
+	ret = set_state_fd(src, VFIO_DEVICE_STATE_STOP_COPY, &fd2);
+	CHECK(ret == 0 && fd2 < 0 && get_state(src) == VFIO_DEVICE_STATE_STOP_COPY,
+	      "src: PRE_COPY_P2P -> STOP_COPY keeps the session (no new fd)",
+	      "%s, fd %d", strerror(-ret), fd2);
+	len = read_image(fd, img + IMG_HDR_SIZE, sizeof(img) - IMG_HDR_SIZE, 4096);
+	CHECK(len == IMG_SIZE - IMG_HDR_SIZE,
+	      "src: STOP_COPY read gives the 48-byte device state, then EOF",
+	      "%zd", len);
+	ret = precopy_info(fd, &info);
+	CHECK(ret == -EINVAL, "src: PRECOPY_INFO in STOP_COPY fails with EINVAL", "%s",
+	      strerror(-ret));
+	ret = feature(src, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+		      &ds, sizeof(ds));
+	CHECK(ret == 0 && ds.stop_copy_length == IMG_SIZE,
+	      "src: MIG_DATA_SIZE agrees with header + state", "%llu",
+	      (unsigned long long)ds.stop_copy_length);
+	step(src, VFIO_DEVICE_STATE_STOP);
+	close(fd);
+
+	step(dst, VFIO_DEVICE_STATE_STOP);
+	ret = load(dst, img, IMG_SIZE, 4096);
+	CHECK(ret == 0, "dst: the PRE_COPY + STOP_COPY stream loads", "%s",
+	      strerror(-ret));
+	step(dst, VFIO_DEVICE_STATE_RUNNING);
+	regs_read(dst, &after);
+	regs_print("dst", &after);
+	CHECK(after.liveness == ~0x33330000u, "dst: liveness written during PRE_COPY arrived",
+	      "%#x", after.liveness);
+	CHECK(regs_equal(&after, &before), "dst: every register equals src's",
+	      "see dst.regs");
+
+	/* Leaving PRE_COPY for RUNNING ends the session. */
+	step(src, VFIO_DEVICE_STATE_RUNNING);
+	ret = set_state_fd(src, VFIO_DEVICE_STATE_PRE_COPY, &fd);
+	CHECK(ret == 0 && fd >= 0, "src: RUNNING -> PRE_COPY again", "%s", strerror(-ret));
+	step(src, VFIO_DEVICE_STATE_RUNNING);
+	n = read(fd, img, sizeof(img));
+	CHECK(n < 0 && errno == ENODEV, "src: PRE_COPY -> RUNNING disables the fd",
+	      "read %zd", n);
+	if (fd >= 0)
+		close(fd);
+	/* And from PRE_COPY_P2P a RUNNING request walks through RUNNING_P2P. */
+	ret = set_state_fd(src, VFIO_DEVICE_STATE_PRE_COPY_P2P, &fd);
+	CHECK(ret == 0 && fd >= 0 && get_state(src) == VFIO_DEVICE_STATE_PRE_COPY_P2P,
+	      "src: RUNNING -> PRE_COPY_P2P returns a data fd", "%s", strerror(-ret));
+	step(src, VFIO_DEVICE_STATE_RUNNING);
+	if (fd >= 0)
+		close(fd);
+
+	cleanup(src);
+	cleanup(dst);
+	return 0;
+}
+
 /* Load @good with @val at @off (and liveness flipped): must be refused. */
 static void corrupt_case(struct dev *d, const uint8_t *good, size_t len,
 			 const char *what, size_t off, uint32_t val, size_t wlen)
@@ -594,14 +702,12 @@ static int cmd_errors(struct dev *d)
 	/* Values the FSM does not know or the device did not advertise. */
 	step_refused(d, 99, EINVAL, "no such state");
 	step_refused(d, VFIO_DEVICE_STATE_ERROR, EINVAL, "ERROR cannot be requested");
-	step_refused(d, VFIO_DEVICE_STATE_PRE_COPY, EINVAL, "PRE_COPY not advertised");
-	step_refused(d, VFIO_DEVICE_STATE_PRE_COPY_P2P, EINVAL,
-		     "PRE_COPY_P2P not advertised");
 	step(d, VFIO_DEVICE_STATE_STOP);
 	step_refused(d, 8, EINVAL, "past the last state");
-	step_refused(d, VFIO_DEVICE_STATE_PRE_COPY, EINVAL, "PRE_COPY from STOP");
+	step_refused(d, VFIO_DEVICE_STATE_ERROR, EINVAL, "ERROR cannot be requested");
 	fd = step_fd(d, VFIO_DEVICE_STATE_STOP_COPY);
-	step_refused(d, VFIO_DEVICE_STATE_PRE_COPY, EINVAL, "STOP_COPY -> PRE_COPY");
+	step_refused(d, VFIO_DEVICE_STATE_PRE_COPY, EINVAL, "blocked arc");
+	step_refused(d, VFIO_DEVICE_STATE_PRE_COPY_P2P, EINVAL, "blocked arc");
 	len = read_image(fd, good, sizeof(good), 4096);
 	CHECK(len == IMG_SIZE, "errors: image saved", "%zd", len);
 	/* The same state again is no change and no new fd. */
@@ -720,7 +826,8 @@ static int cmd_none(struct dev *d)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vfio-mig migrate SRC DST | errors BDF | trace SRC DST | none BDF\n"
+		"usage: vfio-mig migrate SRC DST | precopy SRC DST | errors BDF |\n"
+		"       trace SRC DST | none BDF\n"
 		"Drive VFIO migration v2 on devices bound to a VFIO driver.\n"
 		"\n"
 		"EXAMPLES:\n"
@@ -738,7 +845,8 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	two = !strcmp(argv[1], "migrate") || !strcmp(argv[1], "trace");
+	two = !strcmp(argv[1], "migrate") || !strcmp(argv[1], "trace") ||
+	      !strcmp(argv[1], "precopy");
 	if ((two && argc != 4) || (!two && (argc != 3 || (strcmp(argv[1], "errors") &&
 							  strcmp(argv[1], "none"))))) {
 		usage();
@@ -755,6 +863,8 @@ int main(int argc, char **argv)
 		rc = cmd_migrate(&a, &b);
 	else if (!strcmp(argv[1], "trace"))
 		rc = cmd_trace(&a, &b);
+	else if (!strcmp(argv[1], "precopy"))
+		rc = cmd_precopy(&a, &b);
 	else if (!strcmp(argv[1], "errors"))
 		rc = cmd_errors(&a);
 	else

@@ -29,6 +29,7 @@ check "edu0: bind to vfio-pci-bpf" bind "$EDU0" vfio-pci-bpf
 check "edu1: bind to vfio-pci-bpf" bind "$EDU1" vfio-pci-bpf
 
 mig migrate migrate "$EDU0" "$EDU1"
+mig precopy precopy "$EDU0" "$EDU1"
 mig errors errors "$EDU1"
 
 # The tracepoints: one mig_transition per SET request, failed ones
