@@ -7,6 +7,8 @@
  *   vfio-mig precopy SRC DST   the same through PRE_COPY
  *   vfio-mig errors BDF        invalid states, corrupt images, closed fds
  *   vfio-mig trace SRC DST     a fixed sequence for the tracepoint checks
+ *   vfio-mig stress BDF        save cycles while another process hammers
+ *                              the registers through pread/pwrite and mmap
  *   vfio-mig none BDF          a device that must not offer migration
  *
  * Output: facts ("  key: value") and verdicts ("PASS: ..."/"FAIL: ...").
@@ -27,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -802,6 +807,90 @@ static int cmd_trace(struct dev *src, struct dev *dst)
 	return 0;
 }
 
+/*
+ * Save cycles (STOP_COPY and PRE_COPY paths) while a child process reads
+ * and writes the registers through the region and through an mmap of
+ * BAR0: the kernel must serialize the save against the region path and
+ * mmap faults (memory_lock) without deadlock or splat, and every image
+ * must be whole.
+ */
+#define STRESS_CYCLES	300
+static int cmd_stress(struct dev *d)
+{
+	volatile uint64_t *hammered;
+	volatile uint32_t *map;
+	uint8_t img[4096];
+	int bad = 0, fd, ret, status;
+	ssize_t len;
+	pid_t child;
+
+	prepare(d);
+	map = mmap(NULL, d->bar0.size, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd,
+		   d->bar0.offset);
+	CHECK(map != MAP_FAILED, "stress: mmap BAR0", "%s", strerror(errno));
+	if (map == MAP_FAILED)
+		return 1;
+
+	/* The child counts its rounds here, to show it ran alongside. */
+	hammered = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			-1, 0);
+	if (hammered == MAP_FAILED)
+		return 1;
+	*hammered = 0;
+
+	child = fork();
+	if (child == 0) {
+		for (uint32_t i = 0;; i++) {
+			*hammered = i;
+			uint32_t v;
+
+			reg_wr(d, EDU_REG_LIVENESS, i);
+			v = reg_rd(d, EDU_REG_IDENT);
+			map[EDU_REG_LIVENESS / 4] = ~i;
+			v ^= map[EDU_REG_LIVENESS / 4];
+			(void)v;
+		}
+	}
+	CHECK(child > 0, "stress: fork the register hammer", "%s", strerror(errno));
+	if (child < 0)
+		return 1;
+
+	for (int i = 0; i < STRESS_CYCLES; i++) {
+		bool pre = i & 1;
+		int fd2 = -1;
+
+		ret = set_state_fd(d, pre ? VFIO_DEVICE_STATE_PRE_COPY :
+				   VFIO_DEVICE_STATE_STOP_COPY, &fd);
+		if (ret || fd < 0) {
+			bad++;
+			fprintf(stderr, "cycle %d: SET: %s\n", i, strerror(-ret));
+			continue;
+		}
+		if (pre && set_state_fd(d, VFIO_DEVICE_STATE_STOP_COPY, &fd2))
+			bad++;
+		len = read_image(fd, img, sizeof(img), 4096);
+		if (len != IMG_SIZE) {
+			bad++;
+			fprintf(stderr, "cycle %d: image %zd\n", i, len);
+		}
+		if (set_state(d, VFIO_DEVICE_STATE_RUNNING))
+			bad++;
+		close(fd);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	printf("  stress.hammer_rounds: %llu\n", (unsigned long long)*hammered);
+	CHECK(*hammered > 0, "stress: the hammer ran alongside", "no rounds");
+	munmap((void *)hammered, 4096);
+	CHECK(!bad, "stress: 300 save cycles under concurrent register access",
+	      "%d failures", bad);
+	CHECK(get_state(d) == VFIO_DEVICE_STATE_RUNNING, "stress: RUNNING at the end",
+	      "%s", state_name(get_state(d)));
+	munmap((void *)map, d->bar0.size);
+	cleanup(d);
+	return 0;
+}
+
 /* A device without a provider: no migration feature at all. */
 static int cmd_none(struct dev *d)
 {
@@ -827,7 +916,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vfio-mig migrate SRC DST | precopy SRC DST | errors BDF |\n"
-		"       trace SRC DST | none BDF\n"
+		"       trace SRC DST | stress BDF | none BDF\n"
 		"Drive VFIO migration v2 on devices bound to a VFIO driver.\n"
 		"\n"
 		"EXAMPLES:\n"
@@ -848,7 +937,8 @@ int main(int argc, char **argv)
 	two = !strcmp(argv[1], "migrate") || !strcmp(argv[1], "trace") ||
 	      !strcmp(argv[1], "precopy");
 	if ((two && argc != 4) || (!two && (argc != 3 || (strcmp(argv[1], "errors") &&
-							  strcmp(argv[1], "none"))))) {
+							  strcmp(argv[1], "none") &&
+							  strcmp(argv[1], "stress"))))) {
 		usage();
 		return 2;
 	}
@@ -867,6 +957,8 @@ int main(int argc, char **argv)
 		rc = cmd_precopy(&a, &b);
 	else if (!strcmp(argv[1], "errors"))
 		rc = cmd_errors(&a);
+	else if (!strcmp(argv[1], "stress"))
+		rc = cmd_stress(&a);
 	else
 		rc = cmd_none(&a);
 	dev_close(&a);

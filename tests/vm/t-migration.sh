@@ -31,6 +31,7 @@ check "edu1: bind to vfio-pci-bpf" bind "$EDU1" vfio-pci-bpf
 mig migrate migrate "$EDU0" "$EDU1"
 mig precopy precopy "$EDU0" "$EDU1"
 mig errors errors "$EDU1"
+mig stress stress "$EDU0"
 
 # The tracepoints: one mig_transition per SET request, failed ones
 # included, and one mig_data per read or write on the data fd.
