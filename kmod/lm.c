@@ -375,8 +375,8 @@ static struct file *vfio_pci_bpf_lm_resume(struct vfio_pci_bpf_device *vbdev)
 /*
  * RESUMING -> STOP: check the image and load it.  A bad image is -EINVAL
  * and changes nothing: the device stays in RESUMING with its fd, so the
- * user can reset or try again.  A provider failure after it started
- * writing registers leaves the device in ERROR.
+ * user can complete a short image and ask again, or reset.  Any other
+ * provider failure may leave the registers half written: ERROR.
  */
 static int vfio_pci_bpf_lm_load(struct vfio_pci_bpf_device *vbdev)
 {
