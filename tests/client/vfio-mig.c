@@ -734,6 +734,28 @@ static int cmd_errors(struct dev *d)
 	corrupt_case(d, good, len, "truncated image", len, 0, len - 1);
 	corrupt_case(d, good, len, "factorial no n! can give", IMG_OFF_FACTORIAL, 7, len);
 
+	/* A short image fails, and loads once the rest of it is written. */
+	step(d, VFIO_DEVICE_STATE_STOP);
+	fd = step_fd(d, VFIO_DEVICE_STATE_RESUMING);
+	memcpy(big, good, len);
+	big[IMG_OFF_LIVENESS] ^= 0x0f;
+	n = write(fd, big, len - 1);
+	ret = set_state(d, VFIO_DEVICE_STATE_STOP);
+	CHECK(n == len - 1 && ret == -EINVAL, "errors: a short image fails with EINVAL",
+	      "write %zd, %s", n, strerror(-ret));
+	n = write(fd, big + len - 1, 1);
+	ret = set_state(d, VFIO_DEVICE_STATE_STOP);
+	CHECK(n == 1 && ret == 0, "errors: the completed image then loads", "write %zd, %s",
+	      n, strerror(-ret));
+	CHECK(reg_rd(d, EDU_REG_LIVENESS) == (uint32_t)(big[IMG_OFF_LIVENESS] |
+							 big[IMG_OFF_LIVENESS + 1] << 8 |
+							 big[IMG_OFF_LIVENESS + 2] << 16 |
+							 (uint32_t)big[IMG_OFF_LIVENESS + 3] << 24),
+	      "errors: and its liveness is the device's", "%#x",
+	      reg_rd(d, EDU_REG_LIVENESS));
+	close(fd);
+	step(d, VFIO_DEVICE_STATE_RUNNING);
+
 	/* One byte too many: refused by the write itself. */
 	step(d, VFIO_DEVICE_STATE_STOP);
 	fd = step_fd(d, VFIO_DEVICE_STATE_RESUMING);
