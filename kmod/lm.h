@@ -55,7 +55,14 @@ struct vfio_pci_bpf_lm_header {
 
 struct vfio_pci_bpf_lm_file;
 
-/* Per-device migration state, embedded in struct vfio_pci_bpf_device. */
+/*
+ * Per-device migration state, embedded in struct vfio_pci_bpf_device.
+ *
+ * Lock order: the vfio dev_set lock (open_device, close_device) ->
+ * state_mutex -> a data fd's lock -> the core's memory_lock.  reset_done
+ * runs with memory_lock held, so it only trylocks state_mutex and
+ * otherwise leaves the reset to the holder (deferred_reset).
+ */
 struct vfio_pci_bpf_lm {
 	const struct vfio_pci_bpf_lm_provider *provider;	/* NULL: none */
 	struct mutex state_mutex;	/* state, files */
