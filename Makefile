@@ -87,7 +87,11 @@ kmod:
 guest-kmod:
 	$(Q)$(SUBMAKE) kmod KDIR=$(GUEST_KDIR)
 
-client: $(BUILD)/vfio-client
+client: $(BUILD)/vfio-client $(BUILD)/vfio-mig
+
+$(BUILD)/vfio-mig: tests/client/vfio-mig.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -o $@ $<
 
 $(BUILD)/vfio-client: tests/client/vfio-client.c | $(BUILD)
 	$(call msg,CC,$@)

@@ -73,6 +73,12 @@ static int vfio_pci_bpf_sriov_configure(struct pci_dev *pdev, int nr_virtfn)
 	return vfio_pci_core_sriov_configure(core_device, nr_virtfn);
 }
 
+/* The core's AER handling, plus migration state back to RUNNING on reset. */
+static const struct pci_error_handlers vfio_pci_bpf_err_handlers = {
+	.error_detected	= vfio_pci_core_aer_err_detected,
+	.reset_done	= vfio_pci_bpf_lm_reset_done,
+};
+
 /* Match nothing by default: devices bind through driver_override or new_id. */
 static const struct pci_device_id vfio_pci_bpf_table[] = {
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID) },
@@ -86,7 +92,7 @@ static struct pci_driver vfio_pci_bpf_driver = {
 	.probe			= vfio_pci_bpf_probe,
 	.remove			= vfio_pci_bpf_remove,
 	.sriov_configure	= vfio_pci_bpf_sriov_configure,
-	.err_handler		= &vfio_pci_core_err_handlers,
+	.err_handler		= &vfio_pci_bpf_err_handlers,
 	.driver_managed_dma	= true,
 };
 

@@ -510,7 +510,14 @@ static int vfio_pci_bpf_open_device(struct vfio_device *vdev)
 	ret = vfio_pci_core_enable(core_device);
 	if (ret)
 		goto out_trace;
+	ret = vfio_pci_bpf_lm_open(vbdev);
+	if (ret)
+		goto out_disable;
 	vfio_pci_core_finish_enable(core_device);
+	goto out_trace;
+
+out_disable:
+	vfio_pci_core_disable(core_device);
 out_trace:
 	trace_vfio_pci_bpf_open(vfio_pci_bpf_to_pdev(vbdev), ret);
 	return ret;
@@ -518,13 +525,26 @@ out_trace:
 
 static void vfio_pci_bpf_close_device(struct vfio_device *vdev)
 {
+	vfio_pci_bpf_lm_close(to_vbdev(vdev));
 	vfio_pci_core_close_device(vdev);
 	trace_vfio_pci_bpf_close(to_pdev(vdev), 0);
 }
 
+static int vfio_pci_bpf_init_dev(struct vfio_device *vdev)
+{
+	int ret;
+
+	ret = vfio_pci_core_init_dev(vdev);
+	if (ret)
+		return ret;
+
+	vfio_pci_bpf_lm_init(to_vbdev(vdev));
+	return 0;
+}
+
 static const struct vfio_device_ops vfio_pci_bpf_dev_ops = {
 	.name		= "vfio-pci-bpf",
-	.init		= vfio_pci_core_init_dev,
+	.init		= vfio_pci_bpf_init_dev,
 	.release	= vfio_pci_core_release_dev,
 	.open_device	= vfio_pci_bpf_open_device,
 	.close_device	= vfio_pci_bpf_close_device,

@@ -6,6 +6,7 @@
 #include <linux/vfio_pci_core.h>
 
 struct vfio_pci_bpf_ops;
+#include "lm.h"
 
 /*
  * Per-device state.  The core device comes first: vfio_alloc_device()
@@ -17,6 +18,7 @@ struct vfio_pci_bpf_device {
 	const struct vfio_pci_bpf_ops __rcu *ops;
 	struct list_head node;		/* on the list policies attach by */
 	u32 sbdf;			/* domain << 16 | bus << 8 | devfn */
+	struct vfio_pci_bpf_lm lm;
 };
 
 static inline struct vfio_pci_bpf_device *
