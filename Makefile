@@ -25,7 +25,7 @@ endif
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
-WARN    := -Wall -Wextra -Werror
+WARN    := -Wall -Wextra -Wno-unused-parameter -Werror
 ACCEL   ?= tcg
 export ACCEL
 
@@ -48,6 +48,7 @@ help:
 	@echo '  all        build the module (kmod/), the VFIO client (tests/client/)'
 	@echo '  kmod       build vfio_pci_bpf.ko against KDIR (now: $(KDIR))'
 	@echo '  client     build build/vfio-client'
+	@echo '  tools      build build/vfio-trace (bpf/ + loader/)'
 	@echo '  vm-image   build the test bed initramfs'
 	@echo '  check      run every test: host checks, then the guest test groups'
 	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
@@ -78,7 +79,7 @@ deps-if-needed:
 
 # ---- build --------------------------------------------------------------
 
-all: kmod client bpf-tests
+all: kmod client tools bpf-tests
 
 kmod:
 	$(call msg,KMOD,"vfio_pci_bpf.ko (KDIR=$(KDIR))")
@@ -122,6 +123,19 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< | sed '/map->link = /d' >$@.tmp && mv $@.tmp $@
 
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h $(BUILD)/bpf/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# ---- user space ------------------------------------------------------------
+
+TOOLS := $(BUILD)/vfio-trace
+tools: $(TOOLS)
+
+$(BUILD)/vfio-trace: loader/vfio-trace.c include/vfio_trace.h $(BUILD)/bpf/vfio_trace.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(LIBBPF_LIBS)
+
 bpf-tests: $(BUILD)/policy-test $(BUILD)/trace-test
 
 $(BUILD)/bpf/trace_test.bpf.o: tests/bpf/trace_test.h
@@ -153,24 +167,24 @@ checkpatch:
 		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
 
 check: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client bpf-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests vm-image
 	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) tests/run-tests $(T)
 
 demo: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client bpf-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests vm-image
 	$(Q)tests/vm/run -n demo -t 900 -- sh tests/vm/demo.sh
 
 bench: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client bpf-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests vm-image
 	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 1800 -- sh tests/vm/bench.sh
 
 vm-shell: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client bpf-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests vm-image
 	$(Q)tests/vm/run -n shell -t 900 -- sh -c '$(CMD)'
 
 clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: bpf-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: tools bpf-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench vm-shell clean
