@@ -615,8 +615,11 @@ int main(int argc, char **argv)
 		ring_buffer__consume(rb);
 	if (env.stats)
 		print_stats(skel, ncpu);
-	fprintf(stderr, "vfio-trace: %llu events shown, %llu lost\n",
-		(unsigned long long)seen, (unsigned long long)skel->bss->lost);
+	if (env.stats)
+		fprintf(stderr, "vfio-trace: done\n");
+	else
+		fprintf(stderr, "vfio-trace: %llu events shown, %llu lost\n",
+			(unsigned long long)seen, (unsigned long long)skel->bss->lost);
 
 cleanup:
 	ring_buffer__free(rb);

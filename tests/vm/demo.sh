@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The demo: load vfio_pci_bpf in the test bed guest, hand an edu device and
-# an igb VF to it through driver_override, and drive them with the VFIO
-# client the way a VMM or DPDK would.
+# an igb VF to it through driver_override, drive them with a VFIO client
+# the way a VMM or DPDK would, and watch it live with vfio-trace; then put
+# a BPF policy in the way.
 
 . "$(dirname "$0")/lib.sh"
 
+VT=$BUILD/vfio-trace
 step() { printf '\n=== %s\n' "$*"; }
 
 step "guest kernel $(uname -r); PCI devices"
@@ -21,6 +23,7 @@ load_modules || exit 1
 grep -E '^(vfio_pci_bpf|vfio_pci_core|vfio_pci|vfio) ' /proc/modules | cut -d' ' -f1-3
 printf '  module BTF: /sys/kernel/btf/vfio_pci_bpf (%s bytes)\n' \
 	"$(wc -c </sys/kernel/btf/vfio_pci_bpf)"
+echo "  tracepoints: $(ls /sys/kernel/tracing/events/vfio_pci_bpf | grep -c vfio_pci_bpf_)"
 
 step "bind edu $EDU0 to vfio-pci-bpf through driver_override"
 echo "  echo vfio-pci-bpf > /sys/bus/pci/devices/$EDU0/driver_override"
@@ -28,9 +31,37 @@ echo "  echo $EDU0 > /sys/bus/pci/drivers_probe"
 bind "$EDU0" vfio-pci-bpf || exit 1
 echo "  driver: $(driver_of "$EDU0"), IOMMU group $(basename "$(readlink /sys/bus/pci/devices/$EDU0/iommu_group)")"
 
-step "a VFIO user drives it: config space, BAR0 (read/write and mmap), DMA, MSI, INTx, reset"
-"$CLIENT" -v "$EDU0"
+# vt_start ARGS...: vfio-trace live on the console until vt_stop.
+vt_start() {
+	"$VT" "$@" 2>"$OUT/vt.err" &
+	VT_PID=$!
+	i=0
+	while ! grep -q tracing "$OUT/vt.err" 2>/dev/null && [ $i -lt 600 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+vt_stop() { sleep 0.5; kill -INT "$VT_PID"; wait "$VT_PID"; sed 's/^/  /' "$OUT/vt.err"; }
+
+step "live: vfio-trace -d $EDU0 (all but reads) while a VFIO user works the device"
+vt_start -d "$EDU0" -e open,close,config_write,bar_write,mmap,set_irqs,irq_vector,irq
+"$CLIENT" -v "$EDU0" info config bar mmap dma msi >"$OUT/demo-client.txt" 2>"$OUT/demo-client.err"
 rc=$?
+vt_stop
+echo "  client: $(tail -n 1 "$OUT/demo-client.err")"
+
+step "statistics: vfio-trace -s, counts per event and interrupts per vector"
+vt_start -s -d "$EDU0"
+"$CLIENT" "$EDU0" config msi intx >/dev/null 2>&1
+vt_stop
+
+step "policy: a BPF struct_ops program denies config writes to the interrupt line (0x3c)"
+attach "$EDU0" demo --deny-config-write 0x3c || exit 1
+echo "  attached, link pinned at $PIN/demo"
+vt_start -d "$EDU0" -e config_write
+"$CLIENT" "$EDU0" cfg-write:0x3c:1:0x5a cfg-write:0x0d:1:0x40 | sed 's/^/  client: /'
+vt_stop
+detach demo
+echo "  detached: $(op "$EDU0" cfg-write:0x3c:1:0x5a) (the write goes through again)"
 
 step "SR-IOV: two igb VFs, one handed to vfio-pci-bpf"
 modprobe igb
@@ -39,10 +70,13 @@ echo 2 >/sys/bus/pci/devices/$IGB/sriov_numvfs
 vf=$(basename "$(readlink /sys/bus/pci/devices/$IGB/virtfn0)")
 bind "$vf" vfio-pci-bpf || exit 1
 echo "  $vf: $(cat /sys/bus/pci/devices/$vf/vendor):$(cat /sys/bus/pci/devices/$vf/device) driver $(driver_of "$vf")"
-"$CLIENT" -v "$vf" info config bar || rc=1
+vt_start -s -d "$vf"
+"$CLIENT" -v "$vf" info config bar mmap reset >/dev/null 2>"$OUT/vf.err" || rc=1
+vt_stop
+echo "  client: $(tail -n 1 "$OUT/vf.err")"
 unbind "$vf"
 echo 0 >/sys/bus/pci/devices/$IGB/sriov_numvfs
 
-step "done (tracepoints, BPF policy and metrics arrive with the next issues)"
+step "done"
 unbind "$EDU0"
 exit $rc
