@@ -8,8 +8,14 @@
  *
  * A full ring buffer drops the event and counts it in `lost`, which the
  * loader reports: never silent.
+ *
+ * Stock-kernel mode (the loader's -k) loads the vft_core_* programs
+ * instead: fentry/fexit on vfio_pci_core's exported entry points, which
+ * every vfio-pci based driver calls, so devices under plain vfio-pci (or
+ * another variant driver) are observed too; observation only.
  */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -254,6 +260,296 @@ int BPF_PROG(vft_irq_exit, int irq, struct irqaction *action, int ret)
 	__builtin_memset(e->comm, 0, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+/* ---- stock-kernel mode ------------------------------------------------ */
+
+struct vfio_device;
+struct vfio_pci_core_device;
+
+/* struct vfio_irq_set's fixed part (uapi linux/vfio.h). */
+struct vft_irq_set {
+	__u32 argsz, flags, index, start, count;
+};
+
+/* Just the members we read, relocated against the modules' BTF (CO-RE). */
+struct vfio_device___vft {
+	struct device *dev;
+} __attribute__((preserve_access_index));
+
+struct vfio_pci_core_device___vft {
+	struct pci_dev *pdev;
+} __attribute__((preserve_access_index));
+
+#define VFT_OFFSET_SHIFT	40
+#define VFT_REGION_CONFIG	7
+#define VFT_REGION_VGA		8
+
+/* What an fentry saw, for its fexit. */
+struct vft_entry {
+	__u64 pos;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);			/* pid_tgid */
+	__type(value, struct vft_entry);
+} entries SEC(".maps");
+
+/* sbdf of the pci_dev that embeds @dev (vfio_device.dev is &pdev->dev). */
+static __always_inline __u32 sbdf_of_dev(__u64 dev)
+{
+	struct pci_sysdata *sd;
+	struct pci_dev *pdev;
+	struct pci_bus *bus;
+	unsigned int devfn;
+	unsigned char nr;
+	int domain = 0;
+
+	if (!dev)
+		return VFT_ALL_DEVICES;
+	pdev = (struct pci_dev *)(dev - bpf_core_field_offset(struct pci_dev, dev));
+	bus = BPF_CORE_READ(pdev, bus);
+	devfn = BPF_CORE_READ(pdev, devfn);
+	if (!bus)
+		return VFT_ALL_DEVICES;
+	nr = BPF_CORE_READ(bus, number);
+	sd = BPF_CORE_READ(bus, sysdata);
+	if (sd)
+		bpf_probe_read_kernel(&domain, sizeof(domain), &sd->domain);
+	return (__u32)domain << 16 | (__u32)nr << 8 | devfn;
+}
+
+static __always_inline __u32 sbdf_of_vdev(__u64 vdev)
+{
+	return sbdf_of_dev((__u64)BPF_CORE_READ((struct vfio_device___vft *)vdev, dev));
+}
+
+static __always_inline int emit_sbdf(__u32 sbdf, __u32 kind, __s64 ret,
+				     __u64 a, __u64 b, __u64 c, __u64 d)
+{
+	struct vft_event *e;
+
+	if (!wanted(sbdf, kind))
+		return 0;
+	count(sbdf, kind, ret);
+	if (!stream)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost, 1);
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->sbdf = sbdf;
+	e->kind = kind;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->ret = ret;
+	e->a = a;
+	e->b = b;
+	e->c = c;
+	e->d = d;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline void remember_pos(loff_t *ppos)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct vft_entry ent = {};
+
+	bpf_probe_read_kernel(&ent.pos, sizeof(ent.pos), ppos);
+	bpf_map_update_elem(&entries, &id, &ent, BPF_ANY);
+}
+
+static __always_inline int core_rw_exit(__u64 vdev, const char *buf, size_t count,
+					ssize_t ret, bool write)
+{
+	__u64 id = bpf_get_current_pid_tgid(), value = 0;
+	struct vft_entry *ent;
+	__u32 index, kind;
+	__u64 pos;
+
+	ent = bpf_map_lookup_elem(&entries, &id);
+	if (!ent)
+		return 0;
+	pos = ent->pos;
+	bpf_map_delete_elem(&entries, &id);
+	index = pos >> VFT_OFFSET_SHIFT;
+	if (index > VFT_REGION_VGA)
+		return 0;
+	if (ret > 0)
+		bpf_probe_read_user(&value, ret < 8 ? ret & 7 : 8, buf);
+	if (index == VFT_REGION_CONFIG)
+		kind = write ? VFT_CONFIG_WRITE : VFT_CONFIG_READ;
+	else
+		kind = write ? VFT_BAR_WRITE : VFT_BAR_READ;
+	return emit_sbdf(sbdf_of_vdev(vdev), kind, ret,
+			 pos & ((1ULL << VFT_OFFSET_SHIFT) - 1), count, value,
+			 index == VFT_REGION_CONFIG ? 0 : index);
+}
+
+SEC("fentry/vfio_pci_core_read")
+int BPF_PROG(vft_core_read_entry, struct vfio_device *vdev, char *buf,
+	     size_t count, loff_t *ppos)
+{
+	remember_pos(ppos);
+	return 0;
+}
+
+SEC("fexit/vfio_pci_core_read")
+int BPF_PROG(vft_core_read_exit, struct vfio_device *vdev, char *buf,
+	     size_t count, loff_t *ppos, ssize_t ret)
+{
+	return core_rw_exit((__u64)vdev, buf, count, ret, false);
+}
+
+SEC("fentry/vfio_pci_core_write")
+int BPF_PROG(vft_core_write_entry, struct vfio_device *vdev, const char *buf,
+	     size_t count, loff_t *ppos)
+{
+	remember_pos(ppos);
+	return 0;
+}
+
+SEC("fexit/vfio_pci_core_write")
+int BPF_PROG(vft_core_write_exit, struct vfio_device *vdev, const char *buf,
+	     size_t count, loff_t *ppos, ssize_t ret)
+{
+	return core_rw_exit((__u64)vdev, buf, count, ret, true);
+}
+
+#define VFT_IOCTL_SET_IRQS	0x3b6e
+#define VFT_IOCTL_RESET		0x3b6f
+#define VFT_IOCTL_HOT_RESET	0x3b71
+
+SEC("fexit/vfio_pci_core_ioctl")
+int BPF_PROG(vft_core_ioctl_exit, struct vfio_device *vdev, unsigned int cmd,
+	     unsigned long arg, long ret)
+{
+	__u32 sbdf = sbdf_of_vdev((__u64)vdev);
+	struct vft_irq_set hdr = {};
+
+	emit_sbdf(sbdf, VFT_IOCTL, ret, cmd, 0, 0, 0);
+	if (cmd == VFT_IOCTL_RESET || cmd == VFT_IOCTL_HOT_RESET)
+		emit_sbdf(sbdf, VFT_RESET, ret, cmd == VFT_IOCTL_HOT_RESET, 0, 0, 0);
+	if (cmd == VFT_IOCTL_SET_IRQS) {
+		bpf_probe_read_user(&hdr, sizeof(hdr), (void *)arg);
+		emit_sbdf(sbdf, VFT_SET_IRQS, ret, hdr.index, hdr.start, hdr.count,
+			  hdr.flags);
+	}
+	return 0;
+}
+
+SEC("fexit/vfio_pci_core_mmap")
+int BPF_PROG(vft_core_mmap_exit, struct vfio_device *vdev,
+	     struct vm_area_struct *vma, int ret)
+{
+	__u64 pgoff = vma->vm_pgoff, len = vma->vm_end - vma->vm_start;
+	__u32 index = pgoff >> (VFT_OFFSET_SHIFT - 12);
+
+	return emit_sbdf(sbdf_of_vdev((__u64)vdev), VFT_MMAP, ret,
+			 (pgoff << 12) & ((1ULL << VFT_OFFSET_SHIFT) - 1), len, 0, index);
+}
+
+/* The first open: every vfio-pci based driver enables through the core. */
+SEC("fexit/vfio_pci_core_enable")
+int BPF_PROG(vft_core_enable_exit, struct vfio_pci_core_device *cdev, int ret)
+{
+	struct pci_dev *pdev = BPF_CORE_READ((struct vfio_pci_core_device___vft *)cdev, pdev);
+
+	return emit_sbdf(sbdf_of_dev((__u64)pdev + bpf_core_field_offset(struct pci_dev, dev)),
+			 VFT_OPEN, ret, 0, 0, 0, 0);
+}
+
+SEC("fentry/vfio_pci_core_close_device")
+int BPF_PROG(vft_core_close_entry, struct vfio_device *vdev)
+{
+	return emit_sbdf(sbdf_of_vdev((__u64)vdev), VFT_CLOSE, 0, 0, 0, 0, 0);
+}
+
+static __always_inline int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+#define VFT_NAME_LEN 64	/* a power of two: indexes are masked with it */
+
+/*
+ * Interrupts in stock mode: the core names its handlers
+ * "vfio-intx(BDF)", "vfio-msi[N](BDF)" and "vfio-msix[N](BDF)"; the name
+ * says which device and vector a handled irq belongs to.
+ */
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(vft_core_irq_exit, int irq, struct irqaction *action, int ret)
+{
+	struct vft_vector v = {};
+	char name[VFT_NAME_LEN] = {};
+	__u32 i, p = 0, vec = 0;
+	__u64 sbdf = 0;
+	__u64 one = 1, *n;
+	int h;
+
+	if (ret != 1 || !action)
+		return 0;
+	if (bpf_probe_read_kernel_str(name, sizeof(name), action->name) < 10)
+		return 0;
+	if (name[0] != 'v' || name[1] != 'f' || name[2] != 'i' || name[3] != 'o' ||
+	    name[4] != '-')
+		return 0;
+	if (name[5] == 'i') {
+		v.index = 0;			/* vfio-intx( */
+		p = 10;
+	} else if (name[5] == 'm' && name[8] == 'x') {
+		v.index = 2;			/* vfio-msix[ */
+		p = 10;
+	} else if (name[5] == 'm') {
+		v.index = 1;			/* vfio-msi[ */
+		p = 9;
+	} else {
+		return 0;
+	}
+	if (v.index) {
+		for (i = 0; i < 6; i++, p++) {
+			h = name[p & (VFT_NAME_LEN - 1)];
+			if (h < '0' || h > '9')
+				break;
+			vec = vec * 10 + (h - '0');
+		}
+		p += 2;				/* "](" */
+	}
+	/* DDDD:BB:DD.F */
+	for (i = 0; i < 12; i++) {
+		char c = name[(p + i) & (VFT_NAME_LEN - 1)];
+
+		if (i == 4 || i == 7 || i == 10)
+			continue;
+		h = hexval(c);
+		if (h < 0)
+			return 0;
+		sbdf = sbdf << 4 | h;
+	}
+	/* Nine hex digits, DDDD BB dd f: regroup into domain, bus, devfn. */
+	sbdf = (sbdf >> 20) << 16 |			/* domain */
+	       ((sbdf >> 12) & 0xff) << 8 |		/* bus */
+	       ((sbdf >> 4) & 0xff) << 3 |		/* device */
+	       (sbdf & 0xf);				/* function */
+	v.sbdf = sbdf;
+	v.vector = vec;
+	if (!wanted(sbdf, VFT_IRQ))
+		return 0;
+	n = bpf_map_lookup_elem(&deliveries, &v);
+	if (n)
+		(*n)++;
+	else
+		bpf_map_update_elem(&deliveries, &v, &one, BPF_NOEXIST);
+	return emit_sbdf(sbdf, VFT_IRQ, 0, v.index, vec, irq, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -58,6 +58,7 @@ static struct env {
 	__u32 kinds;
 	bool json;
 	bool stats;
+	bool stock;
 	int interval;
 	int duration;
 	bool verbose;
@@ -74,22 +75,28 @@ const char *argp_program_version = "vfio-trace 0.1";
 static const char doc[] =
 "Trace what VFIO users do to devices bound to vfio-pci-bpf.\n"
 "\n"
-"USAGE: vfio-trace [-d BDF] [-e EVENTS] [-j] [-s [-i SEC]] [-D SEC]\v"
+"USAGE: vfio-trace [-k] [-d BDF] [-e EVENTS] [-j] [-s [-i SEC]] [-D SEC]\v"
 "EVENTS is a comma separated list of: open close reset config_read\n"
 "config_write bar_read bar_write mmap ioctl set_irqs irq_vector irq\n"
 "mig_transition mig_data, or the groups config bar irq mig all.\n"
 "'irq' is an interrupt the device delivered on an armed vector.\n"
 "\n"
+"-k observes devices under stock vfio-pci (or any vfio-pci based driver)\n"
+"with fentry/fexit on vfio_pci_core: config, BAR, mmap, ioctl, reset,\n"
+"set_irqs, open, close and irq events; no migration or irq_vector events.\n"
+"\n"
 "EXAMPLES:\n"
 "    vfio-trace                      # every event of every device\n"
 "    vfio-trace -d 0000:01:00.0      # one device\n"
 "    vfio-trace -e config,irq -j     # config and interrupt events, JSON lines\n"
-"    vfio-trace -s -i 5              # counts per device and event every 5 s\n";
+"    vfio-trace -s -i 5              # counts per device and event every 5 s\n"
+"    vfio-trace -k -d 0000:01:00.0   # a device under stock vfio-pci\n";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device (0000:01:00.0)", 0 },
 	{ "events", 'e', "EVENTS", 0, "Only these events (see below)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line", 0 },
+	{ "stock", 'k', NULL, 0, "Stock-kernel mode: observe every vfio-pci based driver through vfio_pci_core (no module needed)", 0 },
 	{ "stats", 's', NULL, 0, "Counts instead of events", 0 },
 	{ "interval", 'i', "SEC", 0, "With -s: print every SEC seconds", 0 },
 	{ "duration", 'D', "SEC", 0, "Stop after SEC seconds", 0 },
@@ -165,6 +172,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'j':
 		env.json = true;
+		break;
+	case 'k':
+		env.stock = true;
 		break;
 	case 's':
 		env.stats = true;
@@ -485,10 +495,16 @@ static int preflight(void)
 			"  it needs CONFIG_DEBUG_INFO_BTF, as Debian's kernels have\n");
 		return -ENOENT;
 	}
-	if (stat("/sys/kernel/btf/vfio_pci_bpf", &st)) {
+	if (env.stock && stat("/sys/kernel/btf/vfio_pci_core", &st)) {
+		fprintf(stderr, "vfio-trace: vfio-pci-core is not loaded (modprobe vfio-pci):\n"
+			"  stock-kernel mode traces through it\n");
+		return -ENOENT;
+	}
+	if (!env.stock && stat("/sys/kernel/btf/vfio_pci_bpf", &st)) {
 		fprintf(stderr, "vfio-trace: the vfio_pci_bpf module is not loaded:\n"
 			"  load it (modprobe vfio-pci; insmod vfio_pci_bpf.ko) and bind\n"
-			"  devices to vfio-pci-bpf through driver_override\n");
+			"  devices to vfio-pci-bpf through driver_override, or use -k to\n"
+			"  observe devices under stock vfio-pci\n");
 		return -ENOENT;
 	}
 	if (!env.bdf)
@@ -502,10 +518,12 @@ static int preflight(void)
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", env.bdf);
 	n = readlink(path, link, sizeof(link) - 1);
 	link[n > 0 ? n : 0] = '\0';
-	if (n <= 0 || strcmp(strrchr(link, '/') + 1, "vfio-pci-bpf"))
-		fprintf(stderr, "vfio-trace: warning: %s is bound to %s, not vfio-pci-bpf:\n"
-			"  its events appear once it is bound to vfio-pci-bpf\n",
-			env.bdf, n > 0 ? strrchr(link, '/') + 1 : "no driver");
+	if (env.stock ? n <= 0 || strncmp(strrchr(link, '/') + 1, "vfio", 4) :
+	    n <= 0 || strcmp(strrchr(link, '/') + 1, "vfio-pci-bpf"))
+		fprintf(stderr, "vfio-trace: warning: %s is bound to %s, not %s:\n"
+			"  its events appear once it is\n",
+			env.bdf, n > 0 ? strrchr(link, '/') + 1 : "no driver",
+			env.stock ? "a vfio driver" : "vfio-pci-bpf");
 	return 0;
 }
 
@@ -518,6 +536,7 @@ int main(int argc, char **argv)
 	};
 	struct ring_buffer *rb = NULL;
 	struct vfio_trace_bpf *skel;
+	struct bpf_program *prog;
 	__u64 start, last_stats, last_lost = 0;
 	int err, ncpu;
 
@@ -537,6 +556,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfio-trace: cannot open the BPF object: %s\n", strerror(errno));
 		return 1;
 	}
+	/* One set of programs or the other: module tracepoints, or the core. */
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, !strncmp(bpf_program__name(prog),
+							 "vft_core_", 9) == env.stock);
 	skel->rodata->filter_sbdf = env.sbdf;
 	skel->rodata->kind_mask = env.kinds;
 	skel->rodata->stream = !env.stats;
@@ -549,7 +572,8 @@ int main(int argc, char **argv)
 	}
 	err = vfio_trace_bpf__attach(skel);
 	if (err) {
-		fprintf(stderr, "vfio-trace: cannot attach to the vfio_pci_bpf tracepoints: %s\n",
+		fprintf(stderr, "vfio-trace: cannot attach to %s: %s\n",
+			env.stock ? "vfio_pci_core" : "the vfio_pci_bpf tracepoints",
 			strerror(-err));
 		goto cleanup;
 	}
@@ -571,8 +595,9 @@ int main(int argc, char **argv)
 	signal(SIGTERM, sig_handler);
 	start = last_stats = now_ns();
 	boot_ns_at_start = start;
-	fprintf(stderr, "vfio-trace: tracing %s; Ctrl-C to stop\n",
-		env.bdf ? env.bdf : "all vfio-pci-bpf devices");
+	fprintf(stderr, "vfio-trace: tracing %s%s; Ctrl-C to stop\n",
+		env.bdf ? env.bdf : env.stock ? "all vfio-pci based devices" :
+		"all vfio-pci-bpf devices", env.stock ? " through vfio_pci_core" : "");
 	if (!env.stats && !env.json)
 		printf("%-8s %-7s %-12s %7s %-12s %5s %s\n", "TIME(s)", "BDF", "COMM",
 		       "PID", "EVENT", "RET", "DETAIL");

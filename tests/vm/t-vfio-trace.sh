@@ -14,6 +14,33 @@ check "no module: vfio-trace exits 1" test $rc -eq 1
 check "no module: it says to load vfio_pci_bpf" \
 	sh -c "printf '%s' '$out' | grep -q 'the vfio_pci_bpf module is not loaded'"
 
+# --- stock-kernel mode: no vfio_pci_bpf module at all --------------------------
+check "stock vfio-pci loads" modprobe vfio-pci
+check "edu1 bound to stock vfio-pci" bind "$EDU1" vfio-pci
+SEQ="cfg-read:0x0:2 cfg-write:0x3c:1:0x5a bar-read:0x0 bar-write:0x4:0x0 msi-on msi-off do-reset bar-mmap"
+"$VT" -k -j -d "$EDU1" >"$OUT/stock.out" 2>"$OUT/stock.err" &
+VT_PID=$!
+i=0
+while ! grep -q tracing "$OUT/stock.err" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+# shellcheck disable=SC2086
+"$CLIENT" "$EDU1" $SEQ >/dev/null 2>&1
+"$CLIENT" "$EDU1" msi >/dev/null 2>&1
+kill -INT $VT_PID; wait $VT_PID
+check "stock: exits cleanly" test $? -eq 0
+k=$OUT/stock.out
+# Two client runs: the sequence, then the MSI check (its own accesses).
+for ev in open:2 close:2 reset:1 config_write:3 mmap:1 irq:2; do
+	e=${ev%:*} want=${ev#*:}
+	got=$(grep -c "\"event\":\"$e\"" "$k")
+	check "stock: $e exactly $want ($got)" test "$got" -eq "$want"
+done
+check "stock: config_write fields under vfio-pci" \
+	grep -q '"bdf":"0000:00:05.0","event":"config_write","pid":[0-9]*,"comm":"vfio-client","ret":1,"offset":60,"size":1,"value":90,' "$k"
+check "stock: bar_read of the ident" grep -q '"event":"bar_read",.*"ret":4,"bar":0,"offset":0,"size":4,"value":16777453}' "$k"
+check "stock: set_irqs arms MSI" grep -q '"event":"set_irqs",.*"index":"MSI","start":0,"count":1,"flags":36}' "$k"
+check "stock: MSI deliveries named by vector" grep -q '"event":"irq",.*"index":"MSI","vector":0,' "$k"
+check "stock: reset refused by the core" grep -q '"event":"reset",.*"ret":-22,"kind":"function"}' "$k"
+
 check "modules load" load_modules
 check "edu0 bound to vfio-pci-bpf" bind "$EDU0" vfio-pci-bpf
 check "edu1 bound to vfio-pci-bpf" bind "$EDU1" vfio-pci-bpf
@@ -74,7 +101,7 @@ check "text: header line" grep -q '^TIME(s) *BDF *COMM *PID EVENT *RET DETAIL$' 
 check "text: only config events with -e config" \
 	sh -c "! grep -v '^TIME' '$t' | grep -qv ' config_'"
 check "text: config_write line: offset/size=value, device old>new" \
-	grep -q ' 00:05.0 vfio-clien *[0-9]* config_write *1 0x3c/1=0x7 0x[0-9a-f]*>0x[0-9a-f]*$' "$t"
+	grep -q ' 00:05.0 vfio-client *[0-9]* config_write *1 0x3c/1=0x7 0x[0-9a-f]*>0x[0-9a-f]*$' "$t"
 check "text: lines fit 80 columns" sh -c "! awk 'length > 80' '$t' | grep -q ."
 
 # --- statistics and interrupt deliveries ---------------------------------------
