@@ -24,6 +24,8 @@
 const volatile __u32 filter_sbdf = VFT_ALL_DEVICES;
 const volatile __u32 kind_mask = (1u << VFT_NR_KINDS) - 1;
 const volatile bool stream = true;
+/* Module mode with -H: the core programs only time accesses. */
+const volatile bool latency_only;
 
 __u64 lost;
 
@@ -288,7 +290,15 @@ struct vfio_pci_core_device___vft {
 /* What an fentry saw, for its fexit. */
 struct vft_entry {
 	__u64 pos;
+	__u64 ts;
 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, VFT_MAX_DEVICES * 8);
+	__type(key, struct vft_count_key);
+	__type(value, struct vft_hist);
+} hists SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -360,8 +370,44 @@ static __always_inline void remember_pos(loff_t *ppos)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct vft_entry ent = {};
 
-	bpf_probe_read_kernel(&ent.pos, sizeof(ent.pos), ppos);
+	if (ppos)
+		bpf_probe_read_kernel(&ent.pos, sizeof(ent.pos), ppos);
+	ent.ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&entries, &id, &ent, BPF_ANY);
+}
+
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 slot = 0;
+
+	/* Bounded: 32 rounds at most. */
+	for (int i = 0; i < VFT_HIST_SLOTS - 1 && v > 1; i++) {
+		v >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
+static __always_inline void account_latency(__u32 sbdf, __u32 kind, __u64 ns)
+{
+	struct vft_count_key key = { .sbdf = sbdf, .kind = kind };
+	struct vft_hist *h;
+	__u32 slot;
+
+	if (!wanted(sbdf, kind))
+		return;
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		struct vft_hist zero = {};
+
+		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h)
+			return;
+	}
+	slot = log2_slot(ns);
+	if (slot < VFT_HIST_SLOTS)
+		h->slots[slot]++;
 }
 
 static __always_inline int core_rw_exit(__u64 vdev, const char *buf, size_t count,
@@ -370,12 +416,14 @@ static __always_inline int core_rw_exit(__u64 vdev, const char *buf, size_t coun
 	__u64 id = bpf_get_current_pid_tgid(), value = 0;
 	struct vft_entry *ent;
 	__u32 index, kind;
-	__u64 pos;
+	__u64 pos, lat;
+	__u32 sbdf;
 
 	ent = bpf_map_lookup_elem(&entries, &id);
 	if (!ent)
 		return 0;
 	pos = ent->pos;
+	lat = bpf_ktime_get_ns() - ent->ts;
 	bpf_map_delete_elem(&entries, &id);
 	index = pos >> VFT_OFFSET_SHIFT;
 	if (index > VFT_REGION_VGA)
@@ -386,7 +434,11 @@ static __always_inline int core_rw_exit(__u64 vdev, const char *buf, size_t coun
 		kind = write ? VFT_CONFIG_WRITE : VFT_CONFIG_READ;
 	else
 		kind = write ? VFT_BAR_WRITE : VFT_BAR_READ;
-	return emit_sbdf(sbdf_of_vdev(vdev), kind, ret,
+	sbdf = sbdf_of_vdev(vdev);
+	account_latency(sbdf, kind, lat);
+	if (latency_only)
+		return 0;
+	return emit_sbdf(sbdf, kind, ret,
 			 pos & ((1ULL << VFT_OFFSET_SHIFT) - 1), count, value,
 			 index == VFT_REGION_CONFIG ? 0 : index);
 }
@@ -425,12 +477,30 @@ int BPF_PROG(vft_core_write_exit, struct vfio_device *vdev, const char *buf,
 #define VFT_IOCTL_RESET		0x3b6f
 #define VFT_IOCTL_HOT_RESET	0x3b71
 
+SEC("fentry/vfio_pci_core_ioctl")
+int BPF_PROG(vft_core_ioctl_entry, struct vfio_device *vdev, unsigned int cmd,
+	     unsigned long arg)
+{
+	remember_pos(NULL);
+	return 0;
+}
+
 SEC("fexit/vfio_pci_core_ioctl")
 int BPF_PROG(vft_core_ioctl_exit, struct vfio_device *vdev, unsigned int cmd,
 	     unsigned long arg, long ret)
 {
 	__u32 sbdf = sbdf_of_vdev((__u64)vdev);
+	__u64 id = bpf_get_current_pid_tgid();
 	struct vft_irq_set hdr = {};
+	struct vft_entry *ent;
+
+	ent = bpf_map_lookup_elem(&entries, &id);
+	if (ent) {
+		account_latency(sbdf, VFT_IOCTL, bpf_ktime_get_ns() - ent->ts);
+		bpf_map_delete_elem(&entries, &id);
+	}
+	if (latency_only)
+		return 0;
 
 	emit_sbdf(sbdf, VFT_IOCTL, ret, cmd, 0, 0, 0);
 	if (cmd == VFT_IOCTL_RESET || cmd == VFT_IOCTL_HOT_RESET)

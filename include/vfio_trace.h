@@ -76,6 +76,18 @@ struct vft_vector {
 	__u32 pad;
 };
 
+/*
+ * Latency of an access through vfio_pci_core, in log2 buckets of
+ * nanoseconds: slot n counts latencies in [2^n, 2^(n+1)).  Keyed like the
+ * counts, with kind one of CONFIG_READ, CONFIG_WRITE, BAR_READ, BAR_WRITE,
+ * IOCTL.  One layout for the BPF side, vfio-trace and the exporter.
+ */
+#define VFT_HIST_SLOTS	32
+
+struct vft_hist {
+	__u64 slots[VFT_HIST_SLOTS];
+};
+
 #define VFT_MAX_DEVICES	256
 #define VFT_MAX_VECTORS	4096
 

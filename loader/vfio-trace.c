@@ -59,6 +59,7 @@ static struct env {
 	bool json;
 	bool stats;
 	bool stock;
+	bool hist;
 	int interval;
 	int duration;
 	bool verbose;
@@ -75,7 +76,7 @@ const char *argp_program_version = "vfio-trace 0.1";
 static const char doc[] =
 "Trace what VFIO users do to devices bound to vfio-pci-bpf.\n"
 "\n"
-"USAGE: vfio-trace [-k] [-d BDF] [-e EVENTS] [-j] [-s [-i SEC]] [-D SEC]\v"
+"USAGE: vfio-trace [-k] [-d BDF] [-e EVENTS] [-j] [-s [-H] [-i SEC]] [-D SEC]\v"
 "EVENTS is a comma separated list of: open close reset config_read\n"
 "config_write bar_read bar_write mmap ioctl set_irqs irq_vector irq\n"
 "mig_transition mig_data, or the groups config bar irq mig all.\n"
@@ -90,7 +91,8 @@ static const char doc[] =
 "    vfio-trace -d 0000:01:00.0      # one device\n"
 "    vfio-trace -e config,irq -j     # config and interrupt events, JSON lines\n"
 "    vfio-trace -s -i 5              # counts per device and event every 5 s\n"
-"    vfio-trace -k -d 0000:01:00.0   # a device under stock vfio-pci\n";
+"    vfio-trace -k -d 0000:01:00.0   # a device under stock vfio-pci\n"
+"    vfio-trace -s -H -e config      # config access latency histograms\n";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device (0000:01:00.0)", 0 },
@@ -98,6 +100,7 @@ static const struct argp_option opts[] = {
 	{ "json", 'j', NULL, 0, "One JSON object per line", 0 },
 	{ "stock", 'k', NULL, 0, "Stock-kernel mode: observe every vfio-pci based driver through vfio_pci_core (no module needed)", 0 },
 	{ "stats", 's', NULL, 0, "Counts instead of events", 0 },
+	{ "histogram", 'H', NULL, 0, "With -s: latency histograms of config, BAR and ioctl accesses", 0 },
 	{ "interval", 'i', "SEC", 0, "With -s: print every SEC seconds", 0 },
 	{ "duration", 'D', "SEC", 0, "Stop after SEC seconds", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
@@ -178,6 +181,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 's':
 		env.stats = true;
+		break;
+	case 'H':
+		env.hist = true;
 		break;
 	case 'i':
 		if (parse_int(arg, "the interval", &env.interval))
@@ -483,6 +489,70 @@ static void print_stats(struct vfio_trace_bpf *skel, int ncpu)
 	fflush(stdout);
 }
 
+/* A log2 histogram in the layout of bcc's libbpf-tools. */
+static void print_log2_hist(const __u64 *slots, int n, const char *unit)
+{
+	int first = -1, last = -1, width = 40;
+	__u64 max = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!slots[i])
+			continue;
+		if (first < 0)
+			first = i;
+		last = i;
+		if (slots[i] > max)
+			max = slots[i];
+	}
+	if (first < 0)
+		return;
+	printf("%24s : %-8s %s\n", unit, "count", "distribution");
+	for (int i = first; i <= last; i++) {
+		unsigned long long lo = i ? 1ULL << i : 0, hi = (1ULL << (i + 1)) - 1;
+		int bar = max ? (int)(slots[i] * width / max) : 0;
+		char stars[41];
+
+		memset(stars, '*', bar);
+		stars[bar] = '\0';
+		printf("%10llu -> %-10llu : %-8llu |%-40s|\n", lo, hi,
+		       (unsigned long long)slots[i], stars);
+	}
+}
+
+static void print_hists(struct vfio_trace_bpf *skel, int ncpu)
+{
+	struct vft_count_key keys[VFT_MAX_DEVICES * 8], k, next;
+	int fd = bpf_map__fd(skel->maps.hists), n = 0, err;
+	struct vft_hist *vals;
+	char bdf[16];
+
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (err = bpf_map_get_next_key(fd, NULL, &next);
+	     !err && n < (int)(sizeof(keys) / sizeof(keys[0]));
+	     err = bpf_map_get_next_key(fd, &k, &next)) {
+		keys[n++] = next;
+		k = next;
+	}
+	qsort(keys, n, sizeof(keys[0]), cmp_key);
+	for (int i = 0; i < n; i++) {
+		__u64 sum[VFT_HIST_SLOTS] = { 0 };
+
+		if (bpf_map_lookup_elem(fd, &keys[i], vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			for (int s = 0; s < VFT_HIST_SLOTS; s++)
+				sum[s] += vals[c].slots[s];
+		bdf_str(keys[i].sbdf, bdf, sizeof(bdf));
+		printf("\n%s %s latency through vfio_pci_core:\n", bdf,
+		       kind_names[keys[i].kind]);
+		print_log2_hist(sum, VFT_HIST_SLOTS, "nsecs");
+	}
+	free(vals);
+	fflush(stdout);
+}
+
 /* Say what is wrong with the machine before libbpf says it less clearly. */
 static int preflight(void)
 {
@@ -543,8 +613,12 @@ int main(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 2;
-	if (env.interval && !env.stats) {
-		fprintf(stderr, "vfio-trace: -i goes with -s\n");
+	if ((env.interval || env.hist) && !env.stats) {
+		fprintf(stderr, "vfio-trace: -i and -H go with -s\n");
+		return 2;
+	}
+	if (env.hist && env.json) {
+		fprintf(stderr, "vfio-trace: -H prints text histograms; drop -j\n");
 		return 2;
 	}
 	libbpf_set_print(libbpf_print_fn);
@@ -556,10 +630,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfio-trace: cannot open the BPF object: %s\n", strerror(errno));
 		return 1;
 	}
-	/* One set of programs or the other: module tracepoints, or the core. */
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, !strncmp(bpf_program__name(prog),
-							 "vft_core_", 9) == env.stock);
+	/*
+	 * One set of programs or the other: module tracepoints, or the core.
+	 * Histograms time accesses through the core in both modes.
+	 */
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+		bool core = !strncmp(name, "vft_core_", 9);
+		bool timing = strstr(name, "_read_") || strstr(name, "_write_") ||
+			      strstr(name, "_ioctl_");
+
+		bpf_program__set_autoload(prog, core == env.stock ||
+					  (core && timing && env.hist));
+	}
+	skel->rodata->latency_only = !env.stock;
 	skel->rodata->filter_sbdf = env.sbdf;
 	skel->rodata->kind_mask = env.kinds;
 	skel->rodata->stream = !env.stats;
@@ -630,6 +714,8 @@ int main(int argc, char **argv)
 		if (env.stats && env.interval &&
 		    t - last_stats >= (__u64)env.interval * 1000000000ULL) {
 			print_stats(skel, ncpu);
+			if (env.hist)
+				print_hists(skel, ncpu);
 			last_stats = t;
 		}
 		if (env.duration && t - start >= (__u64)env.duration * 1000000000ULL)
@@ -640,6 +726,8 @@ int main(int argc, char **argv)
 		ring_buffer__consume(rb);
 	if (env.stats)
 		print_stats(skel, ncpu);
+	if (env.hist)
+		print_hists(skel, ncpu);
 	if (env.stats)
 		fprintf(stderr, "vfio-trace: done\n");
 	else

@@ -119,6 +119,20 @@ vt_stop
 check "stats json: INTx deliveries on edu1" \
 	grep -q '{"bdf":"0000:00:05.0","index":"INTX","vector":0,"delivered":2}' "$OUT/statsj.out"
 
+# --- latency histograms ---------------------------------------------------------
+vt_start hist -s -H -d "$EDU0" -e config_read,ioctl
+"$CLIENT" "$EDU0" cfg-read:0x0:2 >/dev/null 2>&1
+vt_stop
+h=$OUT/hist.out
+check "hist: a config_read histogram for edu0" \
+	grep -q '^0000:00:04.0 config_read latency through vfio_pci_core:$' "$h"
+n=$(awk '/config_read latency/ { on = 1; next } /latency/ { on = 0 }
+	on && / -> / { n += $5 } END { print n + 0 }' "$h")
+check "hist: its buckets hold exactly the 3 config reads ($n)" test "$n" -eq 3
+n=$(awk '/ioctl latency/ { on = 1; next } /latency/ { on = 0 }
+	on && / -> / { n += $5 } END { print n + 0 }' "$h")
+check "hist: the ioctl histogram holds the 15 ioctls of an open ($n)" test "$n" -eq 15
+
 # --- duration, and a device unbound while traced --------------------------
 "$VT" -D 3 -d "$EDU1" >"$OUT/dur.out" 2>&1 &
 d=$!
