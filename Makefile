@@ -48,7 +48,7 @@ help:
 	@echo '  all        build the module (kmod/), the VFIO client (tests/client/)'
 	@echo '  kmod       build vfio_pci_bpf.ko against KDIR (now: $(KDIR))'
 	@echo '  client     build build/vfio-client'
-	@echo '  tools      build build/vfio-trace (bpf/ + loader/)'
+	@echo '  tools      build build/vfio-trace and build/vfio-bpf (bpf/ + loader/)'
 	@echo '  vm-image   build the test bed initramfs'
 	@echo '  check      run every test: host checks, then the guest test groups'
 	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
@@ -123,14 +123,30 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< | sed '/map->link = /d' >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h $(BUILD)/bpf/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
+		include/vfio_bpf_hooks.h $(BUILD)/bpf/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # ---- user space ------------------------------------------------------------
 
-TOOLS := $(BUILD)/vfio-trace
+TOOLS := $(BUILD)/vfio-trace $(BUILD)/vfio-bpf
 tools: $(TOOLS)
+
+$(BUILD)/vfio-bpf: loader/vfio-bpf.c loader/policy.c loader/policy.h include/vfio_policy.h \
+		$(BUILD)/bpf/vfio_policy.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ \
+		loader/vfio-bpf.c loader/policy.c $(LIBBPF_LIBS) -lyaml
+
+# Unit tests: user space only, run on the build machine.
+UNIT_TESTS := $(BUILD)/test-policy
+unit-tests: $(UNIT_TESTS)
+
+$(BUILD)/test-policy: tests/unit/test-policy.c loader/policy.c loader/policy.h include/vfio_policy.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -Iinclude -Iloader -o $@ tests/unit/test-policy.c \
+		loader/policy.c -lyaml
 
 $(BUILD)/vfio-trace: loader/vfio-trace.c include/vfio_trace.h $(BUILD)/bpf/vfio_trace.skel.h
 	$(call msg,CC,$@)
@@ -167,24 +183,24 @@ checkpatch:
 		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
 
 check: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
 	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) tests/run-tests $(T)
 
 demo: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
 	$(Q)tests/vm/run -n demo -t 900 -- sh tests/vm/demo.sh
 
 bench: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
 	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 1800 -- sh tests/vm/bench.sh
 
 vm-shell: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
 	$(Q)tests/vm/run -n shell -t 900 -- sh -c '$(CMD)'
 
 clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: tools bpf-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: tools unit-tests bpf-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench vm-shell clean

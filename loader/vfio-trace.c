@@ -610,6 +610,8 @@ int main(int argc, char **argv)
 	__u64 start, last_stats, last_lost = 0;
 	int err, ncpu;
 
+	/* Bad usage exits 2, as the docs say; argp would say 64. */
+	argp_err_exit_status = 2;
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 2;

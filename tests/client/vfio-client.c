@@ -1131,6 +1131,8 @@ int main(int argc, char **argv)
 	char buf[64];
 	int err;
 
+	/* Bad usage exits 2, as the docs say; argp would say 64. */
+	argp_err_exit_status = 2;
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 2;

@@ -67,3 +67,23 @@ for f in tests/vm/run tests/vm/guest-init scripts/deps.sh tests/run-tests \
 	tests/vm/*.sh tests/host/*.sh .ci/run; do
 	check "shell syntax: $f" sh -n "$f"
 done
+
+# --- unit tests (user space only) --------------------------------------------
+
+if [ -x build/test-policy ]; then
+	build/test-policy | sed -n 's/^\(PASS\|FAIL\): /\1: policy compiler: /p' | tee -a "$r"
+else
+	fail "unit tests: build/test-policy not built (make unit-tests)"
+fi
+
+# --- the tools' command lines ---------------------------------------------------
+
+for t in vfio-trace vfio-bpf; do
+	check "$t: --help ends with EXAMPLES" sh -c "build/$t --help | grep -A2 '^EXAMPLES' | grep -q '$t'"
+done
+build/vfio-trace -e nosuch >/dev/null 2>&1; rc=$?
+check "vfio-trace: an unknown event exits 2" test $rc -eq 2
+build/vfio-trace -d 00:04.0 >/dev/null 2>&1; rc=$?
+check "vfio-trace: a malformed BDF exits 2" test $rc -eq 2
+build/vfio-bpf frob >/dev/null 2>&1; rc=$?
+check "vfio-bpf: an unknown command exits 2" test $rc -eq 2

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The policy program: a vfio_pci_bpf_ops struct_ops whose every hook reads
+ * its rules from one compiled struct vfp_policy (include/vfio_policy.h) in
+ * read-only data, set by vfio-bpf before load.  Each device gets its own
+ * instance; replacing a policy is a link update, atomic for the device.
+ *
+ * Rules are checked in order; for config space a piece of an access (at
+ * most 4 bytes, aligned: the module splits accesses) meets every rule that
+ * overlaps it.  Deny wins; masks and substitutions apply byte-exactly to
+ * the overlapping bytes.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "vfio_bpf_hooks.h"
+#include "vfio_policy.h"
+
+const volatile struct vfp_policy policy;
+
+/*
+ * Counts of decisions, read by vfio-bpf policy show.  mmap refusals are not
+ * counted: every open asks about each BAR's mmap flag.
+ */
+__u64 denied;
+__u64 rewritten;
+
+static __always_inline int deny_if(bool deny)
+{
+	if (!deny)
+		return VFIO_BPF_ALLOW;
+	__sync_fetch_and_add(&denied, 1);
+	return VFIO_BPF_DENY;
+}
+
+static __always_inline bool overlap(__u64 a, __u64 alen, __u64 b, __u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * The bytes of @rule_bits (relative to the rule's offset) that fall in the
+ * access [off, off + size), shifted to be relative to the access.
+ */
+static __always_inline __u64 rule_bits_in_access(__u32 rule_off, __u32 rule_size,
+						 __u64 bits, __u64 off, __u32 size)
+{
+	__u64 out = 0;
+
+	for (int i = 0; i < 4; i++) {
+		__u64 byte = off + i;
+
+		if (i >= size)
+			break;
+		if (byte < rule_off || byte >= rule_off + rule_size)
+			continue;
+		out |= ((bits >> (8 * (byte - rule_off))) & 0xff) << (8 * i);
+	}
+	return out;
+}
+
+/* The byte mask (0xff per byte) of the rule's bytes inside the access. */
+static __always_inline __u64 rule_bytes_in_access(__u32 rule_off, __u32 rule_size,
+						  __u64 off, __u32 size)
+{
+	return rule_bits_in_access(rule_off, rule_size, 0xffffffffffffffffULL, off, size);
+}
+
+SEC("struct_ops/config_read")
+int BPF_PROG(vfp_config_read, struct vfio_bpf_access *a)
+{
+	__u64 off = a->offset, value = a->value;
+	__u32 size = a->size, n = policy.n_config;
+	bool changed = false;
+
+	for (__u32 i = 0; i < VFP_MAX_CONFIG_RULES; i++) {
+		const volatile struct vfp_config_rule *r = &policy.config[i];
+		__u64 bytes;
+
+		if (i >= n)
+			break;
+		if (!overlap(off, size, r->offset, r->size))
+			continue;
+		if (r->actions & VFP_CFG_DENY_READ) {
+			__sync_fetch_and_add(&denied, 1);
+			return VFIO_BPF_DENY;
+		}
+		if (r->actions & VFP_CFG_SUBST_READ) {
+			bytes = rule_bytes_in_access(r->offset, r->size, off, size);
+			value = (value & ~bytes) |
+				rule_bits_in_access(r->offset, r->size, r->value, off, size);
+			changed = true;
+		}
+	}
+	if (!changed)
+		return VFIO_BPF_ALLOW;
+	a->value = value;
+	__sync_fetch_and_add(&rewritten, 1);
+	return VFIO_BPF_REWRITE;
+}
+
+SEC("struct_ops/config_write")
+int BPF_PROG(vfp_config_write, struct vfio_bpf_access *a)
+{
+	__u64 off = a->offset, value = a->value;
+	__u32 size = a->size, n = policy.n_config;
+	bool changed = false;
+
+	for (__u32 i = 0; i < VFP_MAX_CONFIG_RULES; i++) {
+		const volatile struct vfp_config_rule *r = &policy.config[i];
+		__u64 keep;
+
+		if (i >= n)
+			break;
+		if (!overlap(off, size, r->offset, r->size))
+			continue;
+		if (r->actions & VFP_CFG_DENY_WRITE) {
+			__sync_fetch_and_add(&denied, 1);
+			return VFIO_BPF_DENY;
+		}
+		if (r->actions & VFP_CFG_MASK_WRITE) {
+			/*
+			 * Masked bits are written as 0: vfio-pci-core merges
+			 * a write with the register's virtual bits itself,
+			 * and a masked bit never gets set by the user.
+			 */
+			keep = rule_bits_in_access(r->offset, r->size, r->mask, off, size);
+			value &= ~keep;
+			changed = true;
+		}
+	}
+	if (!changed)
+		return VFIO_BPF_ALLOW;
+	a->value = value;
+	__sync_fetch_and_add(&rewritten, 1);
+	return VFIO_BPF_REWRITE;
+}
+
+SEC("struct_ops/bar_access")
+int BPF_PROG(vfp_bar_access, struct vfio_bpf_access *a)
+{
+	__u32 n = policy.n_bar, need = a->write ? VFP_BAR_DENY_WRITE : VFP_BAR_DENY_READ;
+
+	for (__u32 i = 0; i < VFP_MAX_BAR_RULES; i++) {
+		const volatile struct vfp_bar_rule *r = &policy.bar[i];
+
+		if (i >= n)
+			break;
+		if (r->bar == a->region && (r->actions & need) &&
+		    overlap(a->offset, a->size, r->offset, r->size)) {
+			__sync_fetch_and_add(&denied, 1);
+			return VFIO_BPF_DENY;
+		}
+	}
+	return VFIO_BPF_ALLOW;
+}
+
+SEC("struct_ops/mmap")
+int BPF_PROG(vfp_mmap, struct vfio_bpf_mmap *m)
+{
+	if (m->region < 6 && (policy.trap_bars & (1u << m->region)))
+		return VFIO_BPF_DENY;
+	return VFIO_BPF_ALLOW;
+}
+
+SEC("struct_ops/set_irqs")
+int BPF_PROG(vfp_set_irqs, struct vfio_bpf_irq *i)
+{
+	__u32 max;
+
+	if (i->index >= 5 || !i->count)
+		return VFIO_BPF_ALLOW;	/* teardown is always allowed */
+	max = policy.max_vectors[i->index];
+	if (max != VFP_NO_LIMIT && (__u64)i->start + i->count > max) {
+		__sync_fetch_and_add(&denied, 1);
+		return VFIO_BPF_DENY;
+	}
+	return VFIO_BPF_ALLOW;
+}
+
+SEC("struct_ops/reset")
+int BPF_PROG(vfp_reset, struct vfio_bpf_dev *d)
+{
+	return deny_if(policy.deny_reset);
+}
+
+SEC("struct_ops/open")
+int BPF_PROG(vfp_open, struct vfio_bpf_dev *d)
+{
+	return deny_if(policy.deny_open);
+}
+
+SEC("struct_ops/mig_transition")
+int BPF_PROG(vfp_mig_transition, struct vfio_bpf_mig *m)
+{
+	return deny_if(policy.deny_migration);
+}
+
+SEC(".struct_ops.link")
+struct vfio_pci_bpf_ops vfp_ops = {
+	.config_read	= (void *)vfp_config_read,
+	.config_write	= (void *)vfp_config_write,
+	.bar_access	= (void *)vfp_bar_access,
+	.mmap		= (void *)vfp_mmap,
+	.set_irqs	= (void *)vfp_set_irqs,
+	.reset		= (void *)vfp_reset,
+	.open		= (void *)vfp_open,
+	.mig_transition	= (void *)vfp_mig_transition,
+};
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Policy files.  libyaml loads the document as a node tree whose nodes keep
+ * their positions, so every complaint names file:line:column.  The tree is
+ * compiled into one struct vfp_policy per policy, plus its match.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "policy.h"
+
+struct ctx {
+	const char *name;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	size_t o;
+	va_list ap;
+
+	o = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->name,
+		     n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1);
+	if (o < c->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(c->err + o, c->errlen - o, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static yaml_node_t *node(struct ctx *c, int id)
+{
+	return yaml_document_get_node(c->doc, id);
+}
+
+/* An integer, decimal or 0x hex, in [min, max]. */
+static int get_uint(struct ctx *c, const yaml_node_t *n, const char *what,
+		    unsigned long long max, unsigned long long *out)
+{
+	const char *s = scalar(n);
+	char *end;
+
+	if (!s || !*s)
+		return fail(c, n, "%s must be a number", what);
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	if (errno || *end || *s == '-')
+		return fail(c, n, "%s must be a number, not '%s'", what, s);
+	if (*out > max)
+		return fail(c, n, "%s %s is out of range (at most %#llx)", what, s, max);
+	return 0;
+}
+
+static int get_choice(struct ctx *c, const yaml_node_t *n, const char *what,
+		      const char *const *choices, int nchoices)
+{
+	const char *s = scalar(n);
+	char list[128] = "";
+
+	for (int i = 0; s && i < nchoices; i++)
+		if (!strcmp(s, choices[i]))
+			return i;
+	for (int i = 0; i < nchoices; i++) {
+		strncat(list, choices[i], sizeof(list) - strlen(list) - 1);
+		if (i + 1 < nchoices)
+			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+	}
+	if (s)
+		return fail(c, n, "%s must be one of %s, not '%s'", what, list, s);
+	return fail(c, n, "%s must be one of %s", what, list);
+}
+
+static int get_bdf(struct ctx *c, const yaml_node_t *n, const char *what, char *out)
+{
+	const char *s = scalar(n);
+	unsigned int d, b, dev, f;
+	char tail;
+
+	if (!s || sscanf(s, "%x:%x:%x.%x%c", &d, &b, &dev, &f, &tail) != 4 ||
+	    strlen(s) != 12 || d > 0xffff || b > 0xff || dev > 0x1f || f > 7)
+		return fail(c, n, "%s must be a PCI address like 0000:01:00.0%s%s%s", what,
+			    s ? ", not '" : "", s ? s : "", s ? "'" : "");
+	snprintf(out, VFP_BDF_LEN, "%04x:%02x:%02x.%x", d, b, dev, f);
+	return 0;
+}
+
+/* Walk a mapping, refusing keys not in @keys. */
+#define for_each_pair(c, map, pair)						\
+	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start;		\
+	     pair < (map)->data.mapping.pairs.top; pair++)
+
+static int check_keys(struct ctx *c, const yaml_node_t *map, const char *what,
+		      const char *const *keys, int nkeys)
+{
+	char list[160] = "";
+
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(c, map, "%s must be a mapping (key: value)", what);
+	for (int i = 0; i < nkeys; i++) {
+		strncat(list, keys[i], sizeof(list) - strlen(list) - 1);
+		if (i + 1 < nkeys)
+			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+	}
+	for_each_pair(c, map, pair) {
+		yaml_node_t *k = node(c, pair->key);
+		const char *ks = scalar(k);
+		bool ok = false;
+
+		for (int i = 0; ks && i < nkeys; i++)
+			ok |= !strcmp(ks, keys[i]);
+		if (!ok)
+			return fail(c, k, "unknown key '%s' in %s (expected %s)",
+				    ks ? ks : "?", what, list);
+	}
+	return 0;
+}
+
+static yaml_node_t *get(struct ctx *c, const yaml_node_t *map, const char *key)
+{
+	for_each_pair(c, map, pair) {
+		const char *ks = scalar(node(c, pair->key));
+
+		if (ks && !strcmp(ks, key))
+			return node(c, pair->value);
+	}
+	return NULL;
+}
+
+static int parse_match(struct ctx *c, const yaml_node_t *n, struct vfp_match *m)
+{
+	static const char *const keys[] = { "bdf", "vendor", "device", "pf", "vf" };
+	unsigned long long v;
+	yaml_node_t *x;
+
+	memset(m, 0, sizeof(*m));
+	m->vendor = m->device = m->vf = -1;
+	if (check_keys(c, n, "match", keys, 5))
+		return -1;
+	if ((x = get(c, n, "bdf")) && get_bdf(c, x, "match.bdf", m->bdf))
+		return -1;
+	if ((x = get(c, n, "pf")) && get_bdf(c, x, "match.pf", m->pf))
+		return -1;
+	if ((x = get(c, n, "vendor"))) {
+		if (get_uint(c, x, "match.vendor", 0xffff, &v))
+			return -1;
+		m->vendor = v;
+	}
+	if ((x = get(c, n, "device"))) {
+		if (get_uint(c, x, "match.device", 0xffff, &v))
+			return -1;
+		m->device = v;
+	}
+	if ((x = get(c, n, "vf"))) {
+		if (get_uint(c, x, "match.vf", 0xffff, &v))
+			return -1;
+		m->vf = v;
+	}
+	return 0;
+}
+
+static int parse_config_rule(struct ctx *c, const yaml_node_t *n, struct vfp_config_rule *r)
+{
+	static const char *const keys[] = { "offset", "size", "read", "write", "mask" };
+	static const char *const reads[] = { "allow", "deny" };
+	static const char *const writes[] = { "allow", "deny", "mask" };
+	unsigned long long off, size = 4, v;
+	yaml_node_t *x;
+	int w;
+
+	memset(r, 0, sizeof(*r));
+	if (check_keys(c, n, "config rule", keys, 5))
+		return -1;
+	x = get(c, n, "offset");
+	if (!x)
+		return fail(c, n, "config rule needs an offset");
+	if (get_uint(c, x, "offset", 4095, &off))
+		return -1;
+	if ((x = get(c, n, "size")) && get_uint(c, x, "size", 4096, &size))
+		return -1;
+	if (!size || off + size > 4096)
+		return fail(c, x ? x : n, "size %llu at offset %#llx leaves config space (4096 bytes)",
+			    size, off);
+	r->offset = off;
+	r->size = size;
+
+	if ((x = get(c, n, "read"))) {
+		const char *s = scalar(x);
+
+		if (s && (!strcmp(s, "allow") || !strcmp(s, "deny"))) {
+			if (get_choice(c, x, "read", reads, 2) == 1)
+				r->actions |= VFP_CFG_DENY_READ;
+		} else {
+			/* A number: the value reads return. */
+			if (size > 4)
+				return fail(c, x, "a substituted read covers at most 4 bytes");
+			if (get_uint(c, x, "read (allow, deny or a value)",
+				     size == 4 ? 0xffffffffULL : (1ULL << (8 * size)) - 1, &v))
+				return -1;
+			r->actions |= VFP_CFG_SUBST_READ;
+			r->value = v;
+		}
+	}
+	if ((x = get(c, n, "write"))) {
+		w = get_choice(c, x, "write", writes, 3);
+		if (w < 0)
+			return -1;
+		if (w == 1)
+			r->actions |= VFP_CFG_DENY_WRITE;
+		if (w == 2) {
+			yaml_node_t *m = get(c, n, "mask");
+
+			if (!m)
+				return fail(c, x, "write: mask needs a mask (the bits users may not set)");
+			if (size > 4)
+				return fail(c, x, "a masked write covers at most 4 bytes");
+			if (get_uint(c, m, "mask", size == 4 ? 0xffffffffULL :
+				     (1ULL << (8 * size)) - 1, &v))
+				return -1;
+			r->actions |= VFP_CFG_MASK_WRITE;
+			r->mask = v;
+		}
+	}
+	if (get(c, n, "mask") && !(r->actions & VFP_CFG_MASK_WRITE))
+		return fail(c, get(c, n, "mask"), "mask goes with write: mask");
+	if (!r->actions)
+		return fail(c, n, "config rule does nothing: give read or write");
+	return 0;
+}
+
+static int parse_bar_rule(struct ctx *c, const yaml_node_t *n, struct vfp_policy *p)
+{
+	static const char *const keys[] = { "bar", "trap", "offset", "size", "deny" };
+	static const char *const bools[] = { "false", "true" };
+	static const char *const denies[] = { "read", "write", "all" };
+	unsigned long long bar, off = 0, size = 0;
+	yaml_node_t *x, *d;
+	int v;
+
+	if (check_keys(c, n, "bar rule", keys, 5))
+		return -1;
+	x = get(c, n, "bar");
+	if (!x)
+		return fail(c, n, "bar rule needs a bar (0-5)");
+	if (get_uint(c, x, "bar", 5, &bar))
+		return -1;
+	if ((x = get(c, n, "trap"))) {
+		v = get_choice(c, x, "trap", bools, 2);
+		if (v < 0)
+			return -1;
+		if (v)
+			p->trap_bars |= 1u << bar;
+	}
+	d = get(c, n, "deny");
+	if (!d) {
+		if (get(c, n, "offset") || get(c, n, "size"))
+			return fail(c, n, "offset and size go with deny");
+		if (!get(c, n, "trap"))
+			return fail(c, n, "bar rule does nothing: give trap or deny");
+		return 0;
+	}
+	if (p->n_bar >= VFP_MAX_BAR_RULES)
+		return fail(c, n, "too many bar rules (at most %d)", VFP_MAX_BAR_RULES);
+	if ((x = get(c, n, "offset")) && get_uint(c, x, "offset", ULLONG_MAX >> 1, &off))
+		return -1;
+	if ((x = get(c, n, "size")) && get_uint(c, x, "size", ULLONG_MAX >> 1, &size))
+		return -1;
+	if (!size)
+		size = ULLONG_MAX >> 1;		/* to the end of the BAR */
+	v = get_choice(c, d, "deny", denies, 3);
+	if (v < 0)
+		return -1;
+	p->bar[p->n_bar] = (struct vfp_bar_rule) {
+		.bar = bar,
+		.offset = off,
+		.size = size,
+		.actions = v == 0 ? VFP_BAR_DENY_READ : v == 1 ? VFP_BAR_DENY_WRITE :
+			   VFP_BAR_DENY_READ | VFP_BAR_DENY_WRITE,
+	};
+	p->n_bar++;
+	return 0;
+}
+
+static int parse_allow_deny(struct ctx *c, const yaml_node_t *map, const char *key, __u8 *deny)
+{
+	static const char *const ad[] = { "allow", "deny" };
+	yaml_node_t *x = get(c, map, key);
+	int v;
+
+	if (!x)
+		return 0;
+	v = get_choice(c, x, key, ad, 2);
+	if (v < 0)
+		return -1;
+	*deny = v;
+	return 0;
+}
+
+static int parse_policy(struct ctx *c, const yaml_node_t *n, struct vfp_entry *e)
+{
+	static const char *const keys[] = {
+		"name", "match", "config", "bars", "interrupts", "reset", "open", "migration",
+	};
+	static const char *const irq_keys[] = { "intx", "msi", "msix", "err", "req" };
+	struct vfp_policy *p = &e->policy;
+	const char *name;
+	yaml_node_t *x;
+
+	memset(e, 0, sizeof(*e));
+	e->line = n->start_mark.line + 1;
+	e->match.vendor = e->match.device = e->match.vf = -1;
+	for (int i = 0; i < 5; i++)
+		p->max_vectors[i] = VFP_NO_LIMIT;
+	if (check_keys(c, n, "policy", keys, 8))
+		return -1;
+	x = get(c, n, "name");
+	name = scalar(x);
+	if (!name || !*name)
+		return fail(c, x ? x : n, "policy needs a name");
+	if (strlen(name) >= VFP_NAME_LEN)
+		return fail(c, x, "name '%s' is longer than %d characters", name, VFP_NAME_LEN - 1);
+	strcpy(p->name, name);
+
+	if ((x = get(c, n, "match")) && parse_match(c, x, &e->match))
+		return -1;
+	if ((x = get(c, n, "config"))) {
+		if (x->type != YAML_SEQUENCE_NODE)
+			return fail(c, x, "config must be a list of rules");
+		for (yaml_node_item_t *it = x->data.sequence.items.start;
+		     it < x->data.sequence.items.top; it++) {
+			if (p->n_config >= VFP_MAX_CONFIG_RULES)
+				return fail(c, node(c, *it), "too many config rules (at most %d)",
+					    VFP_MAX_CONFIG_RULES);
+			if (parse_config_rule(c, node(c, *it), &p->config[p->n_config]))
+				return -1;
+			p->n_config++;
+		}
+	}
+	if ((x = get(c, n, "bars"))) {
+		if (x->type != YAML_SEQUENCE_NODE)
+			return fail(c, x, "bars must be a list of rules");
+		for (yaml_node_item_t *it = x->data.sequence.items.start;
+		     it < x->data.sequence.items.top; it++)
+			if (parse_bar_rule(c, node(c, *it), p))
+				return -1;
+	}
+	if ((x = get(c, n, "interrupts"))) {
+		if (check_keys(c, x, "interrupts", irq_keys, 5))
+			return -1;
+		for (int i = 0; i < 5; i++) {
+			yaml_node_t *v = get(c, x, irq_keys[i]);
+			unsigned long long max;
+
+			if (!v)
+				continue;
+			if (get_uint(c, v, "the vector limit", 2048, &max))
+				return -1;
+			p->max_vectors[i] = max;
+		}
+	}
+	if (parse_allow_deny(c, n, "reset", &p->deny_reset) ||
+	    parse_allow_deny(c, n, "open", &p->deny_open) ||
+	    parse_allow_deny(c, n, "migration", &p->deny_migration))
+		return -1;
+	return 0;
+}
+
+static int parse_root(struct ctx *c, struct vfp_file *out)
+{
+	static const char *const keys[] = { "version", "policies" };
+	yaml_node_t *root = yaml_document_get_root_node(c->doc), *x;
+	unsigned long long version;
+	int n = 0;
+
+	if (!root)
+		return fail(c, NULL, "empty policy file (expected version: 1 and policies:)");
+	if (check_keys(c, root, "the policy file", keys, 2))
+		return -1;
+	x = get(c, root, "version");
+	if (!x)
+		return fail(c, root, "missing version: 1");
+	if (get_uint(c, x, "version", ULLONG_MAX, &version))
+		return -1;
+	if (version != 1)
+		return fail(c, x, "version %llu is not supported (this vfio-bpf reads version 1)",
+			    version);
+	x = get(c, root, "policies");
+	if (!x || x->type != YAML_SEQUENCE_NODE)
+		return fail(c, x ? x : root, "policies must be a list");
+	out->entries = calloc(x->data.sequence.items.top - x->data.sequence.items.start + 1,
+			      sizeof(*out->entries));
+	if (!out->entries)
+		return fail(c, x, "out of memory");
+	for (yaml_node_item_t *it = x->data.sequence.items.start;
+	     it < x->data.sequence.items.top; it++) {
+		yaml_node_t *pn = node(c, *it);
+
+		if (parse_policy(c, pn, &out->entries[n]))
+			return -1;
+		for (int j = 0; j < n; j++)
+			if (!strcmp(out->entries[j].policy.name, out->entries[n].policy.name))
+				return fail(c, pn, "a second policy named '%s' (the first is at line %d)",
+					    out->entries[n].policy.name, out->entries[j].line);
+		n++;
+	}
+	out->n = n;
+	return 0;
+}
+
+int vfp_parse_string(const char *name, const char *text, size_t len,
+		     struct vfp_file *out, char *err, size_t errlen)
+{
+	struct ctx c = { .name = name, .err = err, .errlen = errlen };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->path, sizeof(out->path), "%s", name);
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(err, errlen, "%s: cannot initialise the YAML parser", name);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", name,
+			 parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+			 parser.problem ? parser.problem : "YAML error",
+			 parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	c.doc = &doc;
+	ret = parse_root(&c, out);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (ret)
+		vfp_file_free(out);
+	return ret;
+}
+
+int vfp_parse_file(const char *path, struct vfp_file *out, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				snprintf(err, errlen, "%s: out of memory", path);
+				return -1;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	ret = vfp_parse_string(path, buf ? buf : "", len, out, err, errlen);
+	free(buf);
+	return ret;
+}
+
+void vfp_file_free(struct vfp_file *f)
+{
+	free(f->entries);
+	f->entries = NULL;
+	f->n = 0;
+}
+
+bool vfp_matches(const struct vfp_match *m, const struct vfp_device *d)
+{
+	if (m->bdf[0] && strcasecmp(m->bdf, d->bdf))
+		return false;
+	if (m->vendor >= 0 && m->vendor != d->vendor)
+		return false;
+	if (m->device >= 0 && m->device != d->device)
+		return false;
+	if (m->pf[0] && strcasecmp(m->pf, d->pf))
+		return false;
+	if (m->vf >= 0 && m->vf != d->vf)
+		return false;
+	return true;
+}
+
+const struct vfp_entry *vfp_lookup(const struct vfp_file *f, const struct vfp_device *d)
+{
+	for (int i = 0; i < f->n; i++)
+		if (vfp_matches(&f->entries[i].match, d))
+			return &f->entries[i];
+	return NULL;
+}
+
+static int read_hex_attr(const char *bdf, const char *attr, int *out)
+{
+	char path[PATH_MAX], buf[32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	*out = strtol(buf, NULL, 16);
+	return 0;
+}
+
+int vfp_device_from_sysfs(const char *bdf, struct vfp_device *d)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->vf = -1;
+	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
+	err = read_hex_attr(bdf, "vendor", &d->vendor);
+	if (err)
+		return err;
+	err = read_hex_attr(bdf, "device", &d->device);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		snprintf(d->driver, sizeof(d->driver), "%s", strrchr(link, '/') + 1);
+	}
+	/* A VF: its PF, and which virtfnN of the PF it is. */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		snprintf(d->pf, sizeof(d->pf), "%s", strrchr(link, '/') + 1);
+		for (int i = 0; i < 4096; i++) {
+			char vf[PATH_MAX];
+
+			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/virtfn%d", d->pf, i);
+			n = readlink(path, vf, sizeof(vf) - 1);
+			if (n <= 0)
+				break;
+			vf[n] = '\0';
+			if (!strcmp(strrchr(vf, '/') + 1, bdf)) {
+				d->vf = i;
+				break;
+			}
+		}
+	}
+	return 0;
+}
