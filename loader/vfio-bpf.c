@@ -25,8 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <linux/netlink.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -57,6 +61,8 @@ static const char doc[] =
 "                            first policy of FILE that matches it\n"
 "  policy show               the policy in force on each device\n"
 "  policy remove             detach the policies\n"
+"  policy watch FILE         apply FILE now, then to every device that binds\n"
+"                            to vfio-pci-bpf (for systems without udev)\n"
 "\v"
 "Policies stay in force after vfio-bpf exits (pinned under " PIN_ROOT ").\n"
 "Applying to a device that has a policy replaces it atomically.\n"
@@ -67,7 +73,8 @@ static const char doc[] =
 "    vfio-bpf policy check /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply -d 0000:01:00.0 policy.yaml   # one device\n"
-"    vfio-bpf policy remove -d 0000:01:00.0\n";
+"    vfio-bpf policy remove -d 0000:01:00.0\n"
+"    vfio-bpf policy watch /etc/vfio-bpf/policy.yaml &\n";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
@@ -510,6 +517,73 @@ static int cmd_status(void)
 	return 0;
 }
 
+static volatile sig_atomic_t exiting;
+
+static void sig_handler(int sig)
+{
+	exiting = 1;
+}
+
+/*
+ * The daemon: apply @path to every device bound to vfio-pci-bpf, then to
+ * each device the kernel announces binding to it (KOBJ_BIND uevents).  The
+ * file is read again for every device, so edits take effect.  With
+ * vfio_pci_bpf's require_policy=1, a device cannot be opened between its
+ * bind and this apply.
+ */
+static int cmd_watch(const char *path)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	char buf[8192];
+	int sock, err;
+
+	if (need_module())
+		return 1;
+	sock = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof(addr))) {
+		fprintf(stderr, "vfio-bpf: cannot listen to uevents: %s\n", strerror(errno));
+		return 1;
+	}
+	/* Listening first, then the devices already bound: none slips by. */
+	env.bdf = NULL;
+	cmd_apply(path);
+	/* No SA_RESTART: a signal must end the blocking recv(). */
+	sigaction(SIGINT, &(struct sigaction){ .sa_handler = sig_handler }, NULL);
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = sig_handler }, NULL);
+	printf("vfio-bpf: watching for devices binding to " DRIVER "\n");
+	fflush(stdout);
+	while (!exiting) {
+		const char *action = "", *driver = "", *slot = "";
+		ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "vfio-bpf: uevent socket: %s\n", strerror(errno));
+			break;
+		}
+		buf[n] = '\0';
+		for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
+			if (!strncmp(p, "ACTION=", 7))
+				action = p + 7;
+			else if (!strncmp(p, "DRIVER=", 7))
+				driver = p + 7;
+			else if (!strncmp(p, "PCI_SLOT_NAME=", 14))
+				slot = p + 14;
+		}
+		if (strcmp(action, "bind") || strcmp(driver, DRIVER) || !*slot)
+			continue;
+		env.bdf = slot;
+		err = cmd_apply(path);
+		env.bdf = NULL;
+		if (err)
+			fprintf(stderr, "vfio-bpf: %s: policy not applied\n", slot);
+		fflush(stdout);
+	}
+	close(sock);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = {
@@ -538,6 +612,8 @@ int main(int argc, char **argv)
 		return cmd_check(env.argv[2]);
 	if (!strcmp(sub, "apply") && env.argc == 3)
 		return cmd_apply(env.argv[2]);
+	if (!strcmp(sub, "watch") && env.argc == 3)
+		return cmd_watch(env.argv[2]);
 	if (!strcmp(sub, "show") && env.argc == 2)
 		return for_each_policed(show_one);
 	if (!strcmp(sub, "remove") && env.argc == 2) {
@@ -549,6 +625,6 @@ int main(int argc, char **argv)
 		close(lock);
 		return ret;
 	}
-	fprintf(stderr, "vfio-bpf: usage: vfio-bpf policy check|apply FILE, policy show|remove [-d BDF]\n");
+	fprintf(stderr, "vfio-bpf: usage: vfio-bpf policy check|apply|watch FILE, policy show|remove [-d BDF]\n");
 	return 2;
 }

@@ -123,6 +123,33 @@ check "VF 1 of the igb gets its policy" grep -qx "$vf1: applied policy vf1-close
 out=$(op "$vf1" region-flags)
 check "VF 1 cannot be opened ($out)" sh -c "echo '$out' | grep -q 'Operation not permitted'"
 
+# The daemon: a VF bound after it started gets its policy, and with
+# require_policy=1 nobody opens a device before that.
+"$VB" policy remove >/dev/null 2>&1
+unbind "$vf1"
+echo 1 >/sys/module/vfio_pci_bpf/parameters/require_policy
+cat >"$OUT/vf-open.yaml" <<'YAML'
+version: 1
+policies:
+  - name: vf-guarded
+    match: { pf: 0000:00:06.0 }
+    config:
+      - { offset: 0x3c, size: 1, write: deny }
+YAML
+"$VB" policy watch "$OUT/vf-open.yaml" >"$OUT/watch.txt" 2>&1 &
+w=$!
+i=0
+while ! grep -q watching "$OUT/watch.txt" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "watch: the daemon starts" grep -q watching "$OUT/watch.txt"
+bind "$vf1" vfio-pci-bpf
+i=0
+while ! grep -q "$vf1: applied" "$OUT/watch.txt" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "watch: the VF got its policy when it bound" grep -qx "$vf1: applied policy vf-guarded" "$OUT/watch.txt"
+expect "watch: the policy is enforced" "error EPERM" "$vf1" cfg-write:0x3c:1:0x5a
+kill -TERM $w; wait $w
+check "watch: exits cleanly on SIGTERM" test $? -eq 0
+echo 0 >/sys/module/vfio_pci_bpf/parameters/require_policy
+
 # Remove.
 "$VB" policy remove >"$OUT/remove.txt" 2>&1
 check "remove: every policy detached" sh -c "! ls /sys/fs/bpf/vfio-bpf/devices/*/link 2>/dev/null"
