@@ -48,7 +48,7 @@ help:
 	@echo '  all        build the module (kmod/), the VFIO client (tests/client/)'
 	@echo '  kmod       build vfio_pci_bpf.ko against KDIR (now: $(KDIR))'
 	@echo '  client     build build/vfio-client'
-	@echo '  tools      build build/vfio-trace (bpf/ + loader/)'
+	@echo '  tools      build build/vfio-trace, build/vfio_exporter (bpf/ + loader/)'
 	@echo '  vm-image   build the test bed initramfs'
 	@echo '  check      run every test: host checks, then the guest test groups'
 	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
@@ -105,6 +105,7 @@ BPFTOOL    ?= bpftool
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD)/bpf -Iinclude \
 	      -Wall -Werror
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+MHD_LIBS    := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 # CO-RE type information of the guest kernel (the BTF vmlinux Debian's
 # headers ship).  Module types come from include/, not from here.
@@ -129,12 +130,16 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h $(BUILD)/bpf/vmlinux.h
 
 # ---- user space ------------------------------------------------------------
 
-TOOLS := $(BUILD)/vfio-trace
+TOOLS := $(BUILD)/vfio-trace $(BUILD)/vfio_exporter
 tools: $(TOOLS)
 
 $(BUILD)/vfio-trace: loader/vfio-trace.c include/vfio_trace.h $(BUILD)/bpf/vfio_trace.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(LIBBPF_LIBS)
+
+$(BUILD)/vfio_exporter: loader/vfio_exporter.c include/vfio_trace.h $(BUILD)/bpf/vfio_trace.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 bpf-tests: $(BUILD)/policy-test $(BUILD)/trace-test
 
