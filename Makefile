@@ -68,10 +68,13 @@ deps:
 
 # `make check` on a machine that never ran `make deps` runs it first.
 DEPS_STAMP := $(KCACHE)/.unpacked
-DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe
+DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe \
+	      curl jq prometheus promtool
+DEPS_FILES := /usr/include/microhttpd.h
 deps-if-needed:
 	$(Q)missing=; for t in $(DEPS_TOOLS); do \
 		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	for f in $(DEPS_FILES); do [ -e $$f ] || missing="$$missing $$f"; done; \
 	if [ -n "$$missing" ] || [ ! -f $(DEPS_STAMP) ]; then \
 		echo "  DEPS     missing:$${missing:- guest kernel}; running scripts/deps.sh"; \
 		$(TOP)/scripts/deps.sh; \
