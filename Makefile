@@ -144,6 +144,13 @@ $(BUILD)/vfio_exporter: loader/vfio_exporter.c include/vfio_trace.h $(BUILD)/bpf
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
+# vfio_exporter.c included whole, with sysfs pointed at a tree the test makes.
+host-tests: $(BUILD)/exporter-unit
+
+$(BUILD)/exporter-unit: tests/host/exporter_unit.c loader/vfio_exporter.c include/vfio_trace.h $(BUILD)/bpf/vfio_trace.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
+
 bpf-tests: $(BUILD)/policy-test $(BUILD)/trace-test
 
 $(BUILD)/bpf/trace_test.bpf.o: tests/bpf/trace_test.h
@@ -175,7 +182,7 @@ checkpatch:
 		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
 
 check: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests host-tests vm-image
 	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) tests/run-tests $(T)
 
 demo: deps-if-needed
@@ -194,5 +201,5 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: tools bpf-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: tools bpf-tests host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench vm-shell clean

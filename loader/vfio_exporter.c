@@ -35,7 +35,9 @@
 #define EXPORTER_VERSION	"0.1"
 #define DEFAULT_LISTEN		"127.0.0.1:9466"
 #define DRIVER_NAME		"vfio-pci-bpf"
+#ifndef SYSFS_PCI		/* tests/host/exporter_unit.c points it elsewhere */
 #define SYSFS_PCI		"/sys/bus/pci"
+#endif
 
 /* The operations exported, by event kind; NULL for kinds that are not. */
 static const char *const op_names[VFT_NR_KINDS] = {
@@ -177,13 +179,15 @@ static void bdf_str(__u32 sbdf, char *buf, size_t len)
 static int parse_bdf(const char *s, __u32 *sbdf)
 {
 	unsigned int dom, bus, dev, fn;
-	char tail;
+	char tail, canon[16];
 
 	if (sscanf(s, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &tail) != 4 ||
 	    dom > 0xffff || bus > 0xff || dev > 0x1f || fn > 7)
 		return -EINVAL;
 	*sbdf = dom << 16 | bus << 8 | dev << 3 | fn;
-	return 0;
+	/* sysfs names are canonical: anything else (0x prefixes too) is not one */
+	bdf_str(*sbdf, canon, sizeof(canon));
+	return strcmp(canon, s) ? -EINVAL : 0;
 }
 
 static __u64 now_ns(void)
@@ -497,34 +501,12 @@ static int cmp_delivery(const void *a, const void *b)
 	return x->vector < y->vector ? -1 : x->vector > y->vector;
 }
 
-/*
- * The whole exposition.  Every device bound to vfio-pci-bpf, and every one
- * the maps have counted (since unbound), has a series for each operation,
- * zero until it happens, so that rate() sees the first one.
- */
-static int build_page(struct page *p)
+static void put_devices(struct page *p, const struct scrape *s)
 {
-	__u64 start = now_ns();
-	struct scrape s = {};
-	char idx[12], vec[12];
-	int err;
-
-	err = read_bound(&s);
-	if (!err)
-		err = read_counts(&s);
-	if (!err)
-		err = read_deliveries(&s);
-	if (err) {
-		fprintf(stderr, "vfio_exporter: scrape failed: %s\n", strerror(-err));
-		goto out;
-	}
-	qsort(s.devs, s.ndevs, sizeof(*s.devs), cmp_device);
-	qsort(s.irqs, s.nirqs, sizeof(*s.irqs), cmp_delivery);
-
 	put_family(p, "vfio_device_info", "gauge",
 		   "A PCI device bound to vfio-pci-bpf (from sysfs); always 1.");
-	for (int i = 0; i < s.ndevs; i++) {
-		struct device *d = &s.devs[i];
+	for (int i = 0; i < s->ndevs; i++) {
+		const struct device *d = &s->devs[i];
 
 		if (!d->bound)
 			continue;
@@ -533,36 +515,40 @@ static int build_page(struct page *p)
 			   "vf", d->vf, NULL);
 		put(p, "1\n");
 	}
+}
 
-	put_family(p, "vfio_operations_total", "counter",
+/*
+ * Every device bound to vfio-pci-bpf, and every one the maps have counted
+ * (since unbound), has a series for each operation, zero until it happens,
+ * so that rate() sees the first one.
+ */
+static void put_operations(struct page *p, const struct scrape *s, bool errors)
+{
+	const char *name = errors ? "vfio_operation_errors_total" : "vfio_operations_total";
+
+	put_family(p, name, "counter", errors ?
+		   "VFIO operations on the device that failed (returned < 0), by operation." :
 		   "VFIO operations on the device seen by vfio-pci-bpf's tracepoints, by operation.");
-	for (int i = 0; i < s.ndevs; i++) {
+	for (int i = 0; i < s->ndevs; i++) {
 		for (int k = 0; k < VFT_NR_KINDS; k++) {
-			if (!op_names[k])
-				continue;
-			put_series(p, "vfio_operations_total", "bdf", s.devs[i].bdf,
-				   "op", op_names[k], NULL);
-			put(p, "%llu\n", (unsigned long long)s.devs[i].ops[k].events);
-		}
-	}
+			const struct vft_count *c = &s->devs[i].ops[k];
 
-	put_family(p, "vfio_operation_errors_total", "counter",
-		   "VFIO operations on the device that failed (returned < 0), by operation.");
-	for (int i = 0; i < s.ndevs; i++) {
-		for (int k = 0; k < VFT_NR_KINDS; k++) {
 			if (!op_names[k])
 				continue;
-			put_series(p, "vfio_operation_errors_total", "bdf", s.devs[i].bdf,
-				   "op", op_names[k], NULL);
-			put(p, "%llu\n", (unsigned long long)s.devs[i].ops[k].errors);
+			put_series(p, name, "bdf", s->devs[i].bdf, "op", op_names[k], NULL);
+			put(p, "%llu\n", (unsigned long long)(errors ? c->errors : c->events));
 		}
 	}
+}
+
+static void put_interrupts(struct page *p, const struct scrape *s)
+{
+	char bdf[16], idx[12], vec[12];
 
 	put_family(p, "vfio_interrupts_total", "counter",
 		   "Interrupts the device delivered, by VFIO irq index and vector.");
-	for (int i = 0; i < s.nirqs; i++) {
-		struct delivery *dl = &s.irqs[i];
-		char bdf[16];
+	for (int i = 0; i < s->nirqs; i++) {
+		const struct delivery *dl = &s->irqs[i];
 
 		bdf_str(dl->v.sbdf, bdf, sizeof(bdf));
 		if (dl->v.index < sizeof(irq_index_names) / sizeof(irq_index_names[0]))
@@ -574,7 +560,36 @@ static int build_page(struct page *p)
 			   "vector", vec, NULL);
 		put(p, "%llu\n", (unsigned long long)dl->n);
 	}
+}
 
+/* The families of a scrape, in a stable order. */
+static void put_scrape(struct page *p, struct scrape *s)
+{
+	qsort(s->devs, s->ndevs, sizeof(*s->devs), cmp_device);
+	qsort(s->irqs, s->nirqs, sizeof(*s->irqs), cmp_delivery);
+	put_devices(p, s);
+	put_operations(p, s, false);
+	put_operations(p, s, true);
+	put_interrupts(p, s);
+}
+
+/* The whole exposition, from sysfs and the maps as they are now. */
+static int build_page(struct page *p)
+{
+	__u64 start = now_ns();
+	struct scrape s = {};
+	int err;
+
+	err = read_bound(&s);
+	if (!err)
+		err = read_counts(&s);
+	if (!err)
+		err = read_deliveries(&s);
+	if (err) {
+		fprintf(stderr, "vfio_exporter: scrape failed: %s\n", strerror(-err));
+		goto out;
+	}
+	put_scrape(p, &s);
 	put_family(p, "vfio_exporter_scrape_duration_seconds", "gauge",
 		   "Time this scrape took to read sysfs and the BPF maps and format the page.");
 	put(p, "vfio_exporter_scrape_duration_seconds %.6f\n", (now_ns() - start) / 1e9);

@@ -73,6 +73,16 @@ for l in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 localhost:9466 1.2.3:9466 '[::1:9
 done
 out=$($EXPORTER stray 2>&1); rc=$?
 check "exporter: a stray argument exits 2 ($rc)" test $rc -eq 2
+# Formatting, sysfs reading and -l parsing, from the exporter's own source.
+if [ -x build/exporter-unit ]; then
+	build/exporter-unit >build/exporter-unit.out 2>&1; rc=$?
+	sed -n 's/^\(PASS\|FAIL\): /\1: exporter unit: /p' build/exporter-unit.out | tee -a "$r"
+	if [ $rc -ne 0 ] && ! grep -q '^FAIL' build/exporter-unit.out; then
+		fail "exporter unit: exited $rc without a verdict"
+	fi
+else
+	fail "exporter unit: build/exporter-unit not built (make host-tests)"
+fi
 
 # --- the repository -------------------------------------------------------
 
