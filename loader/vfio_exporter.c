@@ -210,6 +210,8 @@ __attribute__((format(printf, 2, 3)))
 static void put(struct page *p, const char *fmt, ...)
 {
 	va_list ap;
+	size_t cap;
+	char *b;
 	int n;
 
 	if (p->failed)
@@ -226,9 +228,8 @@ static void put(struct page *p, const char *fmt, ...)
 			p->len += n;
 			return;
 		}
-		size_t cap = p->cap * 2 > p->len + n + 1 ? p->cap * 2 : p->len + n + 1;
-		char *b = realloc(p->buf, cap);
-
+		cap = p->cap * 2 > p->len + n + 1 ? p->cap * 2 : p->len + n + 1;
+		b = realloc(p->buf, cap);
 		if (!b) {
 			p->failed = true;
 			return;
