@@ -48,7 +48,7 @@ help:
 	@echo '  all        build the module (kmod/), the VFIO client (tests/client/)'
 	@echo '  kmod       build vfio_pci_bpf.ko against KDIR (now: $(KDIR))'
 	@echo '  client     build build/vfio-client'
-	@echo '  tools      build build/vfio-trace and build/vfio-bpf (bpf/ + loader/)'
+	@echo '  tools      build build/vfio-trace, build/vfio-bpf, build/vfio_exporter (bpf/ + loader/)'
 	@echo '  vm-image   build the test bed initramfs'
 	@echo '  check      run every test: host checks, then the guest test groups'
 	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
@@ -68,10 +68,13 @@ deps:
 
 # `make check` on a machine that never ran `make deps` runs it first.
 DEPS_STAMP := $(KCACHE)/.unpacked
-DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe
+DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe \
+	      curl jq prometheus promtool
+DEPS_FILES := /usr/include/microhttpd.h
 deps-if-needed:
 	$(Q)missing=; for t in $(DEPS_TOOLS); do \
 		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	for f in $(DEPS_FILES); do [ -e $$f ] || missing="$$missing $$f"; done; \
 	if [ -n "$$missing" ] || [ ! -f $(DEPS_STAMP) ]; then \
 		echo "  DEPS     missing:$${missing:- guest kernel}; running scripts/deps.sh"; \
 		$(TOP)/scripts/deps.sh; \
@@ -105,6 +108,7 @@ BPFTOOL    ?= bpftool
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD)/bpf -Iinclude \
 	      -Wall -Werror
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+MHD_LIBS    := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 # CO-RE type information of the guest kernel (the BTF vmlinux Debian's
 # headers ship).  Module types come from include/, not from here.
@@ -130,7 +134,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
 
 # ---- user space ------------------------------------------------------------
 
-TOOLS := $(BUILD)/vfio-trace $(BUILD)/vfio-bpf
+TOOLS := $(BUILD)/vfio-trace $(BUILD)/vfio-bpf $(BUILD)/vfio_exporter
 tools: $(TOOLS)
 
 $(BUILD)/vfio-bpf: loader/vfio-bpf.c loader/policy.c loader/policy.h include/vfio_policy.h \
@@ -151,6 +155,17 @@ $(BUILD)/test-policy: tests/unit/test-policy.c loader/policy.c loader/policy.h i
 $(BUILD)/vfio-trace: loader/vfio-trace.c include/vfio_trace.h $(BUILD)/bpf/vfio_trace.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(LIBBPF_LIBS)
+
+$(BUILD)/vfio_exporter: loader/vfio_exporter.c include/vfio_trace.h $(BUILD)/bpf/vfio_trace.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
+
+# vfio_exporter.c included whole, with sysfs pointed at a tree the test makes.
+host-tests: $(BUILD)/exporter-unit
+
+$(BUILD)/exporter-unit: tests/host/exporter_unit.c loader/vfio_exporter.c include/vfio_trace.h $(BUILD)/bpf/vfio_trace.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 bpf-tests: $(BUILD)/policy-test $(BUILD)/trace-test
 
@@ -183,7 +198,7 @@ checkpatch:
 		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
 
 check: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests host-tests vm-image
 	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) tests/run-tests $(T)
 
 demo: deps-if-needed
@@ -202,5 +217,5 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: tools unit-tests bpf-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: tools unit-tests bpf-tests host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench vm-shell clean

@@ -58,6 +58,32 @@ check "client: unknown check is named" contains "$out" "unknown check 'frobnicat
 check "client: --help ends with EXAMPLES" \
 	sh -c "$CLIENT --help | grep -A3 '^EXAMPLES' | grep -q vfio-client"
 
+# --- vfio_exporter's arguments (nothing loaded: it stops before) --------
+
+EXPORTER=build/vfio_exporter
+has() { printf '%s' "$1" | grep -qF -e "$2"; }
+check "exporter: --help ends with EXAMPLES" \
+	sh -c "$EXPORTER --help | sed -n '/^EXAMPLES/,\$p' | tail -n 1 | grep -q 'vfio_exporter\\|curl'"
+check "exporter: --help names the default address" \
+	sh -c "$EXPORTER --help | grep -q '127.0.0.1:9466'"
+for l in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 localhost:9466 1.2.3:9466 '[::1:9466' '::1:9466' 127.0.0.1:94x6; do
+	out=$($EXPORTER -l "$l" 2>&1); rc=$?
+	check "exporter: bad -l '$l' exits 2 ($rc)" test $rc -eq 2
+	check "exporter: bad -l '$l' is named" has "$out" "'$l' is not ADDR:PORT"
+done
+out=$($EXPORTER stray 2>&1); rc=$?
+check "exporter: a stray argument exits 2 ($rc)" test $rc -eq 2
+# Formatting, sysfs reading and -l parsing, from the exporter's own source.
+if [ -x build/exporter-unit ]; then
+	build/exporter-unit >build/exporter-unit.out 2>&1; rc=$?
+	sed -n 's/^\(PASS\|FAIL\): /\1: exporter unit: /p' build/exporter-unit.out | tee -a "$r"
+	if [ $rc -ne 0 ] && ! grep -q '^FAIL' build/exporter-unit.out; then
+		fail "exporter unit: exited $rc without a verdict"
+	fi
+else
+	fail "exporter unit: build/exporter-unit not built (make host-tests)"
+fi
+
 # --- the repository -------------------------------------------------------
 
 # Versions live in versions.env only.

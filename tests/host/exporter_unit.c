@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio_exporter's formatting, sysfs reading and argument parsing, checked
+ * on the build machine: the exporter's source is included with its main()
+ * renamed and sysfs pointed at a tree this test makes.  Nothing is loaded;
+ * no BPF call is made.  Prints "PASS: ..." / "FAIL: ..." lines; exits 1 on a
+ * failure.  Run from the top of the tree (it writes under build/).
+ */
+#define SYSFS_PCI "build/exporter-unit.sysfs"
+#define main vfio_exporter_main
+#include "../../loader/vfio_exporter.c"
+#undef main
+
+static int failures;
+
+static void verdict(bool ok, const char *what)
+{
+	printf("%s: %s\n", ok ? "PASS" : "FAIL", what);
+	failures += !ok;
+}
+
+static void expect_str(const char *what, const char *got, const char *want)
+{
+	verdict(!strcmp(got, want), what);
+	if (strcmp(got, want))
+		printf("  got:  [%s]\n  want: [%s]\n", got, want);
+}
+
+static void page_reset(struct page *p)
+{
+	p->len = 0;
+	if (p->buf)
+		p->buf[0] = '\0';
+}
+
+static void formatting(void)
+{
+	struct page p = {};
+
+	put_series(&p, "vfio_x", "bdf", "0000:00:04.0", "v", "a\\b\"c\nd", "e", "", NULL);
+	put(&p, "1\n");
+	expect_str("label values: backslash, quote and newline escaped; empty kept", p.buf,
+		   "vfio_x{bdf=\"0000:00:04.0\",v=\"a\\\\b\\\"c\\nd\",e=\"\"} 1\n");
+	page_reset(&p);
+	put_series(&p, "vfio_y", NULL);
+	put(&p, "0.5\n");
+	expect_str("a series without labels has no braces", p.buf, "vfio_y 0.5\n");
+	page_reset(&p);
+	put_family(&p, "vfio_z_total", "counter", "Zs.");
+	expect_str("HELP then TYPE", p.buf,
+		   "# HELP vfio_z_total Zs.\n# TYPE vfio_z_total counter\n");
+	page_reset(&p);
+	for (int i = 0; i < 5000; i++)
+		put(&p, "%04d\n", i);
+	verdict(!p.failed && p.len == 5000 * 5 && !strncmp(p.buf + 4999 * 5, "4999\n", 5),
+		"the page grows past its first buffer intact");
+	free(p.buf);
+}
+
+static void scrape_page(void)
+{
+	struct scrape s = {};
+	struct page p = {};
+	struct device *d;
+	struct delivery dl[2] = {
+		{ .v = { .sbdf = 0x20, .index = 2, .vector = 3 }, .n = 7 },
+		{ .v = { .sbdf = 0x20, .index = 1, .vector = 0 }, .n = 2 },
+	};
+
+	/* Added out of order: the page is sorted by device. */
+	d = device_of(&s, 0x28);	/* 0000:00:05.0, counted, unbound since */
+	d->ops[VFT_CONFIG_READ].events = 3;
+	d = device_of(&s, 0x20);	/* 0000:00:04.0, bound */
+	d->bound = true;
+	strcpy(d->vendor, "1234");
+	strcpy(d->device, "11e8");
+	strcpy(d->driver, DRIVER_NAME);
+	d->ops[VFT_IOCTL].events = 15;
+	d->ops[VFT_IOCTL].errors = 2;
+	d->ops[VFT_IRQ].events = 9;	/* not an operation: not exported */
+	verdict(device_of(&s, 0x20) == d && s.ndevs == 2, "device_of finds a device again");
+	s.irqs = dl;
+	s.nirqs = 2;
+	s.irqs_cap = 2;
+	put_scrape(&p, &s);
+	verdict(strstr(p.buf, "vfio_device_info{bdf=\"0000:00:04.0\",vendor=\"1234\","
+			"device=\"11e8\",driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\"} 1\n") != NULL,
+		"device_info of the bound device");
+	verdict(!strstr(p.buf, "vfio_device_info{bdf=\"0000:00:05.0\""),
+		"no device_info for the unbound device");
+	verdict(strstr(p.buf, "vfio_operations_total{bdf=\"0000:00:05.0\",op=\"config_read\"} 3\n") != NULL,
+		"the unbound device keeps its counts");
+	verdict(strstr(p.buf, "vfio_operations_total{bdf=\"0000:00:04.0\",op=\"ioctl\"} 15\n") &&
+		strstr(p.buf, "vfio_operation_errors_total{bdf=\"0000:00:04.0\",op=\"ioctl\"} 2\n") &&
+		strstr(p.buf, "vfio_operations_total{bdf=\"0000:00:04.0\",op=\"mig_data\"} 0\n"),
+		"operations and errors, zeros included");
+	verdict(!strstr(p.buf, "op=\"irq\"") && !strstr(p.buf, "op=\"irq_vector\""),
+		"irq and irq_vector are not operations");
+	verdict(strstr(p.buf, "vfio_operations_total{bdf=\"0000:00:04.0\",op=\"open\"}") <
+		strstr(p.buf, "vfio_operations_total{bdf=\"0000:00:05.0\",op=\"open\"}"),
+		"devices in BDF order");
+	verdict(strstr(p.buf, "vfio_interrupts_total{bdf=\"0000:00:04.0\",index=\"MSI\",vector=\"0\"} 2\n") &&
+		strstr(p.buf, "vfio_interrupts_total{bdf=\"0000:00:04.0\",index=\"MSIX\",vector=\"3\"} 7\n") &&
+		strstr(p.buf, "index=\"MSI\"") < strstr(p.buf, "index=\"MSIX\""),
+		"interrupts by index name, in index order");
+	{
+		int n = 0;
+
+		for (char *l = p.buf; (l = strstr(l, "\nvfio_operations_total{")); l++)
+			n++;
+		verdict(n == 24, "12 operations for each of 2 devices");
+	}
+	free(p.buf);
+	free(s.devs);
+}
+
+static void mkfile(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* A sysfs of a bound edu device, a bound igb VF 1 of a PF, a stale entry. */
+static void sysfs(void)
+{
+	struct scrape s = {};
+	struct device *edu = NULL, *vf = NULL;
+	int err;
+
+	if (system("rm -rf " SYSFS_PCI " && mkdir -p " SYSFS_PCI "/drivers/" DRIVER_NAME
+		   " " SYSFS_PCI "/drivers/igb"
+		   " " SYSFS_PCI "/devices/0000:00:04.0 " SYSFS_PCI "/devices/0000:00:05.0"
+		   " " SYSFS_PCI "/devices/0000:00:06.0 " SYSFS_PCI "/devices/0000:00:16.0"
+		   " " SYSFS_PCI "/devices/0000:00:16.2")) {
+		verdict(false, "make a fake sysfs");
+		return;
+	}
+	mkfile(SYSFS_PCI "/devices/0000:00:04.0/vendor", "0x1234\n");
+	mkfile(SYSFS_PCI "/devices/0000:00:04.0/device", "0x11e8\n");
+	mkfile(SYSFS_PCI "/devices/0000:00:16.2/vendor", "0x8086\n");
+	mkfile(SYSFS_PCI "/devices/0000:00:16.2/device", "0x10ca\n");
+	mkfile(SYSFS_PCI "/drivers/" DRIVER_NAME "/bind", "");
+	mkfile(SYSFS_PCI "/drivers/" DRIVER_NAME "/new_id", "");
+	symlink("../../devices/0000:00:04.0", SYSFS_PCI "/drivers/" DRIVER_NAME "/0000:00:04.0");
+	symlink("../../devices/0000:00:05.0", SYSFS_PCI "/drivers/" DRIVER_NAME "/0000:00:05.0");
+	symlink("../../devices/0000:00:16.2", SYSFS_PCI "/drivers/" DRIVER_NAME "/0000:00:16.2");
+	symlink("../../drivers/" DRIVER_NAME, SYSFS_PCI "/devices/0000:00:04.0/driver");
+	/* 0000:00:05.0: listed, but unbound meanwhile (no driver link) */
+	symlink("../../drivers/" DRIVER_NAME, SYSFS_PCI "/devices/0000:00:16.2/driver");
+	symlink("../0000:00:06.0", SYSFS_PCI "/devices/0000:00:16.2/physfn");
+	symlink("../0000:00:16.0", SYSFS_PCI "/devices/0000:00:06.0/virtfn0");
+	symlink("../0000:00:16.2", SYSFS_PCI "/devices/0000:00:06.0/virtfn1");
+	symlink("../../drivers/igb", SYSFS_PCI "/devices/0000:00:06.0/driver");
+
+	err = read_bound(&s);
+	verdict(!err, "read_bound on the fake sysfs");
+	for (int i = 0; i < s.ndevs; i++) {
+		if (s.devs[i].sbdf == 0x20)
+			edu = &s.devs[i];
+		if (s.devs[i].sbdf == (0x16 << 3 | 2))
+			vf = &s.devs[i];
+	}
+	verdict(s.ndevs == 2 && edu && vf, "two bound devices: the stale entry and files skipped");
+	if (edu) {
+		expect_str("edu: vendor without 0x", edu->vendor, "1234");
+		expect_str("edu: device", edu->device, "11e8");
+		expect_str("edu: driver", edu->driver, DRIVER_NAME);
+		expect_str("edu: no pf", edu->pf, "");
+		expect_str("edu: no vf", edu->vf, "");
+	}
+	if (vf) {
+		expect_str("VF: vendor", vf->vendor, "8086");
+		expect_str("VF: device", vf->device, "10ca");
+		expect_str("VF: pf is the physfn's BDF", vf->pf, "0000:00:06.0");
+		expect_str("VF: vf is its virtfn index", vf->vf, "1");
+	}
+	free(s.devs);
+	if (system("rm -rf " SYSFS_PCI))
+		verdict(false, "remove the fake sysfs");
+}
+
+static void listen_args(void)
+{
+	static const char *const good[] = { "127.0.0.1:9466", "0.0.0.0:1", ":9466",
+					    "[::1]:9466", "[::]:65535" };
+	static const char *const bad[] = { "", "9466", "127.0.0.1", "127.0.0.1:",
+					   "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1",
+					   "127.0.0.1:94x6", "localhost:9466", "::1:9466",
+					   "[::1]", "[::1:9466", "[127.0.0.1]:9466",
+					   "1.2.3:9466", "1.2.3.4.5:9466" };
+	char what[128];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(what, sizeof(what), "-l '%s' accepted", good[i]);
+		verdict(parse_listen(good[i]) == 0, what);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(what, sizeof(what), "-l '%s' refused", bad[i]);
+		verdict(parse_listen(bad[i]) != 0, what);
+	}
+	parse_listen("127.0.0.1:9466");
+	verdict(env.addr.ss_family == AF_INET && env.addrlen == sizeof(struct sockaddr_in) &&
+		((struct sockaddr_in *)&env.addr)->sin_port == htons(9466) &&
+		((struct sockaddr_in *)&env.addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK),
+		"127.0.0.1:9466 is the IPv4 loopback, port 9466");
+	parse_listen("[::1]:9467");
+	verdict(env.addr.ss_family == AF_INET6 &&
+		((struct sockaddr_in6 *)&env.addr)->sin6_port == htons(9467) &&
+		IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&env.addr)->sin6_addr),
+		"[::1]:9467 is the IPv6 loopback, port 9467");
+	parse_listen(":9466");
+	verdict(env.addr.ss_family == AF_INET &&
+		((struct sockaddr_in *)&env.addr)->sin_addr.s_addr == htonl(INADDR_ANY),
+		":9466 is every IPv4 address");
+}
+
+static void bdfs(void)
+{
+	char buf[16];
+	__u32 sbdf = 0;
+
+	verdict(!parse_bdf("0000:00:04.0", &sbdf) && sbdf == 0x20, "parse 0000:00:04.0");
+	verdict(!parse_bdf("0001:3a:1f.7", &sbdf) && sbdf == (0x1u << 16 | 0x3a << 8 | 0x1f << 3 | 7),
+		"parse 0001:3a:1f.7");
+	verdict(parse_bdf("0000:00:20.0", &sbdf) != 0, "device 0x20 refused");
+	verdict(parse_bdf("0000:00:04.8", &sbdf) != 0, "function 8 refused");
+	verdict(parse_bdf("0000:00:04.0x", &sbdf) != 0, "trailing text refused");
+	verdict(parse_bdf("bind", &sbdf) != 0, "a sysfs file name refused");
+	bdf_str(0x1u << 16 | 0x3a << 8 | 0x1f << 3 | 7, buf, sizeof(buf));
+	expect_str("format 0001:3a:1f.7", buf, "0001:3a:1f.7");
+}
+
+int main(void)
+{
+	formatting();
+	scrape_page();
+	sysfs();
+	listen_args();
+	bdfs();
+	return failures ? 1 : 0;
+}

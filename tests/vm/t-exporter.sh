@@ -1,0 +1,295 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# vfio_exporter against a known workload: exact counter values scraped with
+# curl, growing across scrapes; the page passes promtool; a real Prometheus
+# scrapes it and answers queries with the same values; device_info follows
+# binds and unbinds (an edu device, an igb VF); clear errors without the
+# module and on a taken port; 404 and 405.
+
+. "$(dirname "$0")/lib.sh"
+
+EXP=$BUILD/vfio_exporter
+URL=http://127.0.0.1:9466
+PROM=http://127.0.0.1:9090
+
+# has TEXT PATTERN: TEXT contains PATTERN (a fixed string).
+has() { printf '%s' "$1" | grep -qF -e "$2"; }
+
+# exp_start NAME ARGS...: the exporter in the background, until it serves
+# (or dies); its pid in EXP_PID.
+exp_start() {
+	_n=$1; shift
+	"$EXP" "$@" >"$OUT/$_n.out" 2>"$OUT/$_n.err" &
+	EXP_PID=$!
+	_i=0
+	while ! grep -q 'serving' "$OUT/$_n.err" 2>/dev/null && [ $_i -lt 600 ] &&
+		kill -0 "$EXP_PID" 2>/dev/null; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+	grep -q 'serving' "$OUT/$_n.err"
+}
+
+# scrape NAME [URL]: GET /metrics into $OUT/NAME.prom, headers in NAME.hdr.
+scrape() {
+	curl -sf -D "$OUT/$1.hdr" -o "$OUT/$1.prom" "${2:-$URL}/metrics"
+}
+
+# val NAME SERIES: the value of SERIES (name{labels} as on the page).
+val() {
+	awk -v s="$2 " 'index($0, s) == 1 { print substr($0, length(s) + 1); n++ }
+		END { if (!n) print "missing" }' "$OUT/$1.prom"
+}
+
+# expect_vals NAME WHAT SERIES=VALUE...: each series has exactly that value.
+expect_vals() {
+	_n=$1 _what=$2; shift 2
+	for _sv in "$@"; do
+		_s=${_sv%=*} _want=${_sv##*=}
+		_got=$(val "$_n" "$_s")
+		if [ "$_got" = "$_want" ]; then
+			pass "$_what: $_s = $_want"
+		else
+			fail "$_what: $_s is '$_got', want $_want"
+		fi
+	done
+}
+
+ops() { printf 'vfio_operations_total{bdf="%s",op="%s"}' "$1" "$2"; }
+errs() { printf 'vfio_operation_errors_total{bdf="%s",op="%s"}' "$1" "$2"; }
+E0=$EDU0
+
+# --- no module ----------------------------------------------------------------
+out=$("$EXP" 2>&1); rc=$?
+check "no module: vfio_exporter exits 1" test $rc -eq 1
+check "no module: it says to load vfio_pci_bpf" \
+	has "$out" "the vfio_pci_bpf module is not loaded"
+
+check "modules load" load_modules
+check "edu0 bound to vfio-pci-bpf" bind "$EDU0" vfio-pci-bpf
+unbind "$EDU1"
+
+# --- start, and a page before any workload -----------------------------------
+check "exporter serves on 127.0.0.1:9466 by default" exp_start exp
+MAIN_PID=$EXP_PID
+check "it says where" grep -q '^vfio_exporter: serving http://127.0.0.1:9466/metrics' "$OUT/exp.err"
+check "scrape 0 (idle)" scrape s0
+expect_vals s0 "idle" \
+	'vfio_device_info{bdf="0000:00:04.0",vendor="1234",device="11e8",driver="vfio-pci-bpf",pf="",vf=""}=1' \
+	"$(ops $E0 open)=0" "$(ops $E0 config_read)=0" "$(errs $E0 ioctl)=0" \
+	'vfio_exporter_build_info{version="0.1"}=1'
+n=$(grep -c "^vfio_operations_total{bdf=\"$E0\",op=\"[a-z_]*\"} " "$OUT/s0.prom")
+check "idle: all 12 operations of a bound device are there, at 0 ($n)" test "$n" -eq 12
+n=$(grep -c "^vfio_operation_errors_total{bdf=\"$E0\"," "$OUT/s0.prom")
+check "idle: all 12 error series too ($n)" test "$n" -eq 12
+check "idle: edu1 (not bound) is absent" sh -c "! grep -q '$EDU1' '$OUT/s0.prom'"
+
+# --- exact counts after a known workload, growing across scrapes ---------
+# One open with one config read: 2 config reads at open + 1, 15 ioctls
+# at open of which 2 fail (absent regions), 1 open, 1 close.
+"$CLIENT" "$E0" cfg-read:0x0:2 >/dev/null 2>&1
+check "scrape 1" scrape s1
+expect_vals s1 "one cfg-read open" \
+	"$(ops $E0 open)=1" "$(ops $E0 close)=1" "$(ops $E0 config_read)=3" \
+	"$(ops $E0 ioctl)=15" "$(errs $E0 ioctl)=2" "$(ops $E0 config_write)=0" \
+	"$(ops $E0 bar_read)=0" "$(ops $E0 reset)=0" "$(errs $E0 open)=0" \
+	"$(errs $E0 config_read)=0"
+"$CLIENT" "$E0" cfg-read:0x0:2 >/dev/null 2>&1
+check "scrape 2" scrape s2
+expect_vals s2 "two opens: counters grew" \
+	"$(ops $E0 open)=2" "$(ops $E0 close)=2" "$(ops $E0 config_read)=6" \
+	"$(ops $E0 ioctl)=30" "$(errs $E0 ioctl)=4"
+check "scrape 3 without a workload" scrape s3
+expect_vals s3 "no workload: counters unchanged" \
+	"$(ops $E0 open)=2" "$(ops $E0 config_read)=6" "$(ops $E0 ioctl)=30"
+
+# One config write and one BAR read; a reset, which the core refuses
+# (EINVAL: an error); then MSI: 2 interrupts on vector 0, armed and
+# disarmed (2 set_irqs).
+"$CLIENT" "$E0" cfg-write:0x3c:1:0x5a bar-read:0x0 >/dev/null 2>&1
+check "scrape 4a" scrape s4a
+expect_vals s4a "one config write, one BAR read" \
+	"$(ops $E0 open)=3" "$(ops $E0 config_write)=1" "$(errs $E0 config_write)=0" \
+	"$(ops $E0 bar_read)=1" "$(errs $E0 bar_read)=0" "$(ops $E0 bar_write)=0"
+"$CLIENT" "$E0" do-reset >/dev/null 2>&1
+check "scrape 4b" scrape s4b
+expect_vals s4b "a refused reset" "$(ops $E0 reset)=1" "$(errs $E0 reset)=1"
+"$CLIENT" "$E0" msi >/dev/null 2>&1
+check "scrape 4" scrape s4
+expect_vals s4 "MSI" \
+	"$(ops $E0 open)=5" "$(ops $E0 close)=5" "$(ops $E0 set_irqs)=2" \
+	"$(errs $E0 set_irqs)=0" \
+	'vfio_interrupts_total{bdf="0000:00:04.0",index="MSI",vector="0"}=2'
+check "no interrupt series other than MSI vector 0" \
+	test "$(grep -c '^vfio_interrupts_total{' "$OUT/s4.prom")" -eq 1
+
+# --- the text format -------------------------------------------------------------
+check "Content-Type: text/plain; version=0.0.4; charset=utf-8" \
+	grep -qix 'content-type: text/plain; version=0.0.4; charset=utf-8.' "$OUT/s4.hdr"
+check "HTTP 200" grep -q '^HTTP/1.1 200' "$OUT/s4.hdr"
+promtool check metrics <"$OUT/s4.prom" >"$OUT/promtool.out" 2>&1; rc=$?
+check "promtool check metrics: exit 0 ($rc)" test $rc -eq 0
+check "promtool check metrics: no error, no warning" sh -c "! test -s '$OUT/promtool.out'"
+for f in vfio_device_info:gauge vfio_operations_total:counter \
+	vfio_operation_errors_total:counter vfio_interrupts_total:counter \
+	vfio_exporter_scrape_duration_seconds:gauge vfio_exporter_build_info:gauge; do
+	check "one HELP and one TYPE ${f#*:} for ${f%:*}" sh -c \
+		"test \$(grep -c '^# HELP ${f%:*} ' '$OUT/s4.prom') -eq 1 &&
+		 test \$(grep -cx '# TYPE ${f%:*} ${f#*:}' '$OUT/s4.prom') -eq 1"
+done
+check "every family's series together, after its TYPE" awk '
+	/^# TYPE / { if ($3 in done) exit 1; fam = $3; done[fam] = 1; next }
+	/^#/ { next }
+	{ n = $0; sub(/[{ ].*/, "", n); if (n != fam) exit 1 }' "$OUT/s4.prom"
+check "the page ends with a newline" test "$(tail -c 1 "$OUT/s4.prom" | od -An -c | tr -d ' ')" = '\n'
+check "scrape duration is a positive number of seconds" \
+	awk '/^vfio_exporter_scrape_duration_seconds / { ok = ($2 > 0 && $2 < 10) } END { exit !ok }' \
+	"$OUT/s4.prom"
+check "no pid or comm labels" sh -c "! grep -qi 'pid=\\|comm=' '$OUT/s4.prom'"
+
+# --- other paths and methods --------------------------------------------------
+code=$(curl -s -o "$OUT/index.html" -w '%{http_code}' "$URL/")
+check "/ is 200 and links /metrics" sh -c "test $code = 200 && grep -q 'href=\"/metrics\"' '$OUT/index.html'"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/nope")
+check "unknown path is 404 ($code)" test "$code" = 404
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics/x")
+check "/metrics/x is 404 ($code)" test "$code" = 404
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x=1 "$URL/metrics")
+check "POST is 405 ($code)" test "$code" = 405
+code=$(curl -s -I -o /dev/null -w '%{http_code}' "$URL/metrics")
+check "HEAD /metrics is 200 ($code)" test "$code" = 200
+
+# --- port in use, another port -----------------------------------------------
+out=$("$EXP" 2>&1); rc=$?
+check "port in use: a second exporter exits 1" test $rc -eq 1
+check "port in use: it names the address and the error" \
+	has "$out" 'cannot listen on 127.0.0.1:9466: Address already in use'
+check "port in use: it says to choose another port with -l" has "$out" 'another port with -l'
+out=$("$EXP" -l 127.0.0.1 2>&1); rc=$?
+check "bad -l: exits 2 ($rc)" test $rc -eq 2
+check "bad -l: it names the value" has "$out" "'127.0.0.1' is not ADDR:PORT"
+check "the first exporter still serves" scrape s5
+if exp_start exp2 -l 127.0.0.1:9467; then
+	pass "-l 127.0.0.1:9467: a second exporter serves there"
+	check "scrape on 9467" scrape p2 http://127.0.0.1:9467
+	expect_vals p2 "-l 9467 (own maps, from zero)" \
+		'vfio_device_info{bdf="0000:00:04.0",vendor="1234",device="11e8",driver="vfio-pci-bpf",pf="",vf=""}=1' \
+		"$(ops $E0 open)=0"
+	kill -TERM "$EXP_PID"; wait "$EXP_PID"
+	check "-l 9467: exits 0 on SIGTERM" test $? -eq 0
+else
+	fail "-l 127.0.0.1:9467: $(cat "$OUT/exp2.err")"
+fi
+if grep -q '00000000000000000000000000000001 01' /proc/net/if_inet6 2>/dev/null; then
+	if exp_start exp6 -l '[::1]:9468'; then
+		check "-l [::1]:9468: serves over IPv6" curl -sfg -o /dev/null 'http://[::1]:9468/metrics'
+		kill -TERM "$EXP_PID"; wait "$EXP_PID"
+	else
+		fail "-l [::1]:9468: $(cat "$OUT/exp6.err")"
+	fi
+else
+	note "no ::1 in the guest: IPv6 listening not checked"
+fi
+
+# --- device_info follows binds and unbinds ----------------------------------
+check "edu1 bound to vfio-pci-bpf" bind "$EDU1" vfio-pci-bpf
+scrape b1
+expect_vals b1 "edu1 bound" \
+	'vfio_device_info{bdf="0000:00:05.0",vendor="1234",device="11e8",driver="vfio-pci-bpf",pf="",vf=""}=1' \
+	"$(ops $EDU1 open)=0"
+"$CLIENT" "$EDU1" cfg-read:0x0:2 >/dev/null 2>&1
+unbind "$EDU1"
+scrape b2
+check "edu1 unbound: its device_info is gone" sh -c "! grep -q '^vfio_device_info{bdf=\"$EDU1\"' '$OUT/b2.prom'"
+expect_vals b2 "edu1 unbound: its counts stay, edu0 is still there" \
+	"$(ops $EDU1 open)=1" "$(ops $EDU1 config_read)=3" \
+	'vfio_device_info{bdf="0000:00:04.0",vendor="1234",device="11e8",driver="vfio-pci-bpf",pf="",vf=""}=1'
+
+check "igb: modprobe" modprobe igb
+echo 0 >"/sys/bus/pci/devices/$IGB/sriov_drivers_autoprobe"
+check "igb: create 2 VFs" sh -c "echo 2 >/sys/bus/pci/devices/$IGB/sriov_numvfs"
+vf1=$(basename "$(readlink "/sys/bus/pci/devices/$IGB/virtfn1")")
+check "igb VF 1 ($vf1) bound to vfio-pci-bpf" bind "$vf1" vfio-pci-bpf
+scrape v1
+expect_vals v1 "VF bound: pf and vf labels" \
+	"vfio_device_info{bdf=\"$vf1\",vendor=\"8086\",device=\"10ca\",driver=\"vfio-pci-bpf\",pf=\"$IGB\",vf=\"1\"}=1"
+unbind "$vf1"
+scrape v2
+check "VF unbound: its device_info is gone" sh -c "! grep -q '^vfio_device_info{bdf=\"$vf1\"' '$OUT/v2.prom'"
+check "igb: remove VFs" sh -c "echo 0 >/sys/bus/pci/devices/$IGB/sriov_numvfs"
+
+# --- a real Prometheus scrapes it ------------------------------------------------
+# wait_query QUERY WANT SECONDS: poll Prometheus until QUERY's single
+# result is WANT; the last answer in $OUT/query.json.
+wait_query() {
+	_end=$(( $(date +%s) + $3 ))
+	while [ "$(date +%s)" -lt $_end ]; do
+		if curl -sfG -o "$OUT/query.json" "$PROM/api/v1/query" \
+			--data-urlencode "query=$1" 2>/dev/null &&
+			[ "$(jq -r '.data.result | length' "$OUT/query.json")" = 1 ] &&
+			[ "$(jq -r '.data.result[0].value[1]' "$OUT/query.json")" = "$2" ]; then
+			return 0
+		fi
+		sleep 0.5
+	done
+	echo "$1: want $2, last answer: $(cat "$OUT/query.json" 2>/dev/null)"
+	return 1
+}
+
+cat >/tmp/prometheus.yml <<EOT
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: vfio
+    static_configs:
+      - targets: ['127.0.0.1:9466']
+EOT
+check "promtool check config" promtool check config /tmp/prometheus.yml
+rm -rf /tmp/prometheus-data
+prometheus --config.file=/tmp/prometheus.yml --storage.tsdb.path=/tmp/prometheus-data \
+	--web.listen-address=127.0.0.1:9090 >"$OUT/prometheus.log" 2>&1 &
+prom=$!
+t0=$(date +%s)
+check "prometheus: up{job=\"vfio\"} is 1" wait_query 'up{job="vfio"}' 1 120
+note "prometheus scraped the exporter $(( $(date +%s) - t0 )) s after it started"
+# What curl sees now is what Prometheus must come to.
+scrape before_prom
+cr=$(val before_prom "$(ops $E0 config_read)")
+check "prometheus: config_read of edu0 is $cr, as the exporter says" \
+	wait_query "vfio_operations_total{op=\"config_read\",bdf=\"$E0\"}" "$cr" 30
+check "prometheus: MSI interrupts on vector 0 are 2" \
+	wait_query 'vfio_interrupts_total{bdf="0000:00:04.0",index="MSI",vector="0"}' 2 30
+"$CLIENT" "$E0" cfg-read:0x0:2 >/dev/null 2>&1
+check "prometheus: after one more open, config_read of edu0 is $((cr + 3))" \
+	wait_query "vfio_operations_total{op=\"config_read\",bdf=\"$E0\"}" $((cr + 3)) 30
+# The join of docs/metrics.md: only bound devices (edu0) have device_info.
+check "prometheus: counters joined with device_info" wait_query \
+	'sum(vfio_operations_total{op="config_read"} * on(bdf) group_left(vendor, device) vfio_device_info{vendor="1234"})' \
+	$((cr + 3)) 10
+# target_healthy: Prometheus's last scrape of the exporter went well.
+target_healthy() {
+	_end=$(( $(date +%s) + 30 ))
+	while [ "$(date +%s)" -lt $_end ]; do
+		curl -sf -o "$OUT/targets.json" "$PROM/api/v1/targets" &&
+			[ "$(jq -r '.data.activeTargets[] | select(.labels.job == "vfio") |
+				.health + "/" + .lastError' "$OUT/targets.json")" = "up/" ] &&
+			return 0
+		sleep 0.5
+	done
+	cat "$OUT/targets.json"
+	return 1
+}
+check "prometheus: the target is healthy, no scrape error" target_healthy
+kill -TERM "$prom"; wait "$prom"
+check "prometheus stops cleanly" test $? -eq 0
+
+# --- stop -------------------------------------------------------------------------
+kill -TERM "$MAIN_PID"; wait "$MAIN_PID"
+check "exits 0 on SIGTERM" test $? -eq 0
+check "it logged nothing but where it served" test "$(wc -l <"$OUT/exp.err")" -eq 1
+check "its BPF programs are gone" sh -c "! bpftool prog show | grep -q 'vft_'"
+check "the port is free again" sh -c "! curl -s $URL/metrics"
+
+unbind "$EDU0"
+! grep -q '^FAIL' "$RESULTS"
