@@ -96,10 +96,14 @@ static __always_inline void count(__u32 sbdf, __u32 kind, __s64 ret)
 		c->errors++;
 }
 
-static __always_inline int emit(struct pci_dev *pdev, __u32 kind, __s64 ret,
-				__u64 a, __u64 b, __u64 c, __u64 d)
+/*
+ * Count an event of @sbdf and stream it.  @task: it happened in the
+ * context of the task that made the VFIO call (pid and comm are theirs);
+ * interrupts are not.
+ */
+static __always_inline int submit(__u32 sbdf, __u32 kind, __s64 ret, __u64 a,
+				  __u64 b, __u64 c, __u64 d, bool task)
 {
-	__u32 sbdf = sbdf_of(pdev);
 	struct vft_event *e;
 
 	if (!wanted(sbdf, kind))
@@ -115,15 +119,32 @@ static __always_inline int emit(struct pci_dev *pdev, __u32 kind, __s64 ret,
 	e->ts_ns = bpf_ktime_get_ns();
 	e->sbdf = sbdf;
 	e->kind = kind;
-	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->ret = ret;
 	e->a = a;
 	e->b = b;
 	e->c = c;
 	e->d = d;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (task) {
+		e->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	} else {
+		e->pid = 0;
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	}
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+static __always_inline int emit_sbdf(__u32 sbdf, __u32 kind, __s64 ret,
+				     __u64 a, __u64 b, __u64 c, __u64 d)
+{
+	return submit(sbdf, kind, ret, a, b, c, d, true);
+}
+
+static __always_inline int emit(struct pci_dev *pdev, __u32 kind, __s64 ret,
+				__u64 a, __u64 b, __u64 c, __u64 d)
+{
+	return emit_sbdf(sbdf_of(pdev), kind, ret, a, b, c, d);
 }
 
 SEC("tp_btf/vfio_pci_bpf_open")
@@ -230,7 +251,6 @@ int BPF_PROG(vft_irq_exit, int irq, struct irqaction *action, int ret)
 {
 	struct vft_vector *v;
 	__u64 one = 1, *n;
-	struct vft_event *e;
 
 	if (ret != 1)	/* IRQ_HANDLED: the line was this device's */
 		return 0;
@@ -242,26 +262,7 @@ int BPF_PROG(vft_irq_exit, int irq, struct irqaction *action, int ret)
 		(*n)++;
 	else
 		bpf_map_update_elem(&deliveries, v, &one, BPF_NOEXIST);
-	count(v->sbdf, VFT_IRQ, 0);
-	if (!stream)
-		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost, 1);
-		return 0;
-	}
-	e->ts_ns = bpf_ktime_get_ns();
-	e->sbdf = v->sbdf;
-	e->kind = VFT_IRQ;
-	e->pid = 0;
-	e->ret = 0;
-	e->a = v->index;
-	e->b = v->vector;
-	e->c = irq;
-	e->d = 0;
-	__builtin_memset(e->comm, 0, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
-	return 0;
+	return submit(v->sbdf, VFT_IRQ, 0, v->index, v->vector, irq, 0, false);
 }
 
 /* ---- stock-kernel mode ------------------------------------------------ */
@@ -334,35 +335,6 @@ static __always_inline __u32 sbdf_of_dev(__u64 dev)
 static __always_inline __u32 sbdf_of_vdev(__u64 vdev)
 {
 	return sbdf_of_dev((__u64)BPF_CORE_READ((struct vfio_device___vft *)vdev, dev));
-}
-
-static __always_inline int emit_sbdf(__u32 sbdf, __u32 kind, __s64 ret,
-				     __u64 a, __u64 b, __u64 c, __u64 d)
-{
-	struct vft_event *e;
-
-	if (!wanted(sbdf, kind))
-		return 0;
-	count(sbdf, kind, ret);
-	if (!stream)
-		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost, 1);
-		return 0;
-	}
-	e->ts_ns = bpf_ktime_get_ns();
-	e->sbdf = sbdf;
-	e->kind = kind;
-	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->ret = ret;
-	e->a = a;
-	e->b = b;
-	e->c = c;
-	e->d = d;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
-	return 0;
 }
 
 static __always_inline void remember_pos(loff_t *ppos)
@@ -619,7 +591,7 @@ int BPF_PROG(vft_core_irq_exit, int irq, struct irqaction *action, int ret)
 		(*n)++;
 	else
 		bpf_map_update_elem(&deliveries, &v, &one, BPF_NOEXIST);
-	return emit_sbdf(sbdf, VFT_IRQ, 0, v.index, vec, irq, 0);
+	return submit(sbdf, VFT_IRQ, 0, v.index, vec, irq, 0, false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

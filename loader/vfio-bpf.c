@@ -35,6 +35,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common.h"
 #include "policy.h"
 #include "vfio_policy.skel.h"
 
@@ -120,21 +121,14 @@ static bool module_loaded(void)
 
 static int need_module(void)
 {
-	if (module_loaded())
-		return 0;
-	fprintf(stderr, "vfio-bpf: the vfio_pci_bpf module is not loaded:\n"
-		"  load it (modprobe vfio-pci; insmod vfio_pci_bpf.ko) and bind devices\n"
-		"  to vfio-pci-bpf through driver_override\n");
-	return -ENOENT;
+	return vfb_check_btf("vfio-bpf", "vfio_pci_bpf", VFB_LOAD_HINT);
 }
 
 static __u32 sbdf_of(const char *bdf)
 {
-	unsigned int d, b, dev, f;
+	__u32 sbdf;
 
-	if (sscanf(bdf, "%x:%x:%x.%x", &d, &b, &dev, &f) != 4)
-		return 0xffffffff;
-	return d << 16 | b << 8 | dev << 3 | f;
+	return vfb_parse_bdf(bdf, &sbdf) ? 0xffffffff : sbdf;
 }
 
 /* Devices bound to vfio-pci-bpf, or just env.bdf. */

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common.h"
 #include "vfio_trace.h"
 #include "vfio_trace.skel.h"
 
@@ -155,19 +156,14 @@ static int parse_int(const char *arg, const char *what, int *out)
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	unsigned int dom, bus, dev, fn;
-	char tail;
-
 	switch (key) {
 	case 'd':
-		if (sscanf(arg, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &tail) != 4 ||
-		    dom > 0xffff || bus > 0xff || dev > 0x1f || fn > 7) {
+		if (vfb_parse_bdf(arg, &env.sbdf)) {
 			fprintf(stderr, "vfio-trace: '%s' is not a PCI address like 0000:01:00.0\n",
 				arg);
 			argp_usage(state);
 		}
 		env.bdf = arg;
-		env.sbdf = dom << 16 | bus << 8 | dev << 3 | fn;
 		break;
 	case 'e':
 		if (parse_kinds(arg, &env.kinds))
@@ -215,12 +211,6 @@ static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_li
 static void sig_handler(int sig)
 {
 	exiting = 1;
-}
-
-static void bdf_str(__u32 sbdf, char *buf, size_t len)
-{
-	snprintf(buf, len, "%04x:%02x:%02x.%u", sbdf >> 16, (sbdf >> 8) & 0xff,
-		 (sbdf >> 3) & 0x1f, sbdf & 7);
 }
 
 static const char *irq_index(__u64 i)
@@ -337,7 +327,7 @@ static void detail_text(const struct vft_event *e, char *buf, size_t len)
 static void bdf_short(__u32 sbdf, char *buf, size_t len)
 {
 	if (sbdf >> 16)
-		bdf_str(sbdf, buf, len);
+		vfb_bdf_str(sbdf, buf, len);
 	else
 		snprintf(buf, len, "%02x:%02x.%u", (sbdf >> 8) & 0xff,
 			 (sbdf >> 3) & 0x1f, sbdf & 7);
@@ -371,7 +361,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	seen++;
 	if (env.json) {
-		bdf_str(e->sbdf, bdf, sizeof(bdf));
+		vfb_bdf_str(e->sbdf, bdf, sizeof(bdf));
 		detail_json(e, det, sizeof(det));
 		json_comm(e->comm, comm, sizeof(comm));
 		printf("{\"ts_ns\":%llu,\"bdf\":\"%s\",\"event\":\"%s\",\"pid\":%u,"
@@ -442,7 +432,7 @@ static void print_stats(struct vfio_trace_bpf *skel, int ncpu)
 		for (int i = 0; i < n; i++) {
 			if (sum_count(fd, &keys[i], &c, ncpu))
 				continue;
-			bdf_str(keys[i].sbdf, bdf, sizeof(bdf));
+			vfb_bdf_str(keys[i].sbdf, bdf, sizeof(bdf));
 			printf("%s{\"bdf\":\"%s\",\"event\":\"%s\",\"count\":%llu,\"errors\":%llu}",
 			       first ? "" : ",", bdf, kind_names[keys[i].kind],
 			       (unsigned long long)c.events, (unsigned long long)c.errors);
@@ -454,7 +444,7 @@ static void print_stats(struct vfio_trace_bpf *skel, int ncpu)
 		for (int i = 0; i < n; i++) {
 			if (sum_count(fd, &keys[i], &c, ncpu))
 				continue;
-			bdf_str(keys[i].sbdf, bdf, sizeof(bdf));
+			vfb_bdf_str(keys[i].sbdf, bdf, sizeof(bdf));
 			printf("%-12s %-14s %12llu %8llu\n", bdf, kind_names[keys[i].kind],
 			       (unsigned long long)c.events, (unsigned long long)c.errors);
 		}
@@ -471,7 +461,7 @@ static void print_stats(struct vfio_trace_bpf *skel, int ncpu)
 			continue;
 		for (int i = 0; i < ncpu; i++)
 			sum += vals[i];
-		bdf_str(vnext.sbdf, bdf, sizeof(bdf));
+		vfb_bdf_str(vnext.sbdf, bdf, sizeof(bdf));
 		if (env.json) {
 			printf("%s{\"bdf\":\"%s\",\"index\":\"%s\",\"vector\":%u,\"delivered\":%llu}",
 			       first ? "" : ",", bdf, irq_index(vnext.index), vnext.vector,
@@ -544,7 +534,7 @@ static void print_hists(struct vfio_trace_bpf *skel, int ncpu)
 		for (int c = 0; c < ncpu; c++)
 			for (int s = 0; s < VFT_HIST_SLOTS; s++)
 				sum[s] += vals[c].slots[s];
-		bdf_str(keys[i].sbdf, bdf, sizeof(bdf));
+		vfb_bdf_str(keys[i].sbdf, bdf, sizeof(bdf));
 		printf("\n%s %s latency through vfio_pci_core:\n", bdf,
 		       kind_names[keys[i].kind]);
 		print_log2_hist(sum, VFT_HIST_SLOTS, "nsecs");
@@ -560,23 +550,12 @@ static int preflight(void)
 	struct stat st;
 	ssize_t n;
 
-	if (stat("/sys/kernel/btf/vmlinux", &st)) {
-		fprintf(stderr, "vfio-trace: this kernel has no BTF (/sys/kernel/btf/vmlinux):\n"
-			"  it needs CONFIG_DEBUG_INFO_BTF, as Debian's kernels have\n");
+	if (env.stock && vfb_check_btf("vfio-trace", "vfio_pci_core",
+				       "  modprobe vfio-pci: stock-kernel mode traces through it\n"))
 		return -ENOENT;
-	}
-	if (env.stock && stat("/sys/kernel/btf/vfio_pci_core", &st)) {
-		fprintf(stderr, "vfio-trace: vfio-pci-core is not loaded (modprobe vfio-pci):\n"
-			"  stock-kernel mode traces through it\n");
+	if (!env.stock && vfb_check_btf("vfio-trace", "vfio_pci_bpf", VFB_LOAD_HINT
+					"  or use -k to observe devices under stock vfio-pci\n"))
 		return -ENOENT;
-	}
-	if (!env.stock && stat("/sys/kernel/btf/vfio_pci_bpf", &st)) {
-		fprintf(stderr, "vfio-trace: the vfio_pci_bpf module is not loaded:\n"
-			"  load it (modprobe vfio-pci; insmod vfio_pci_bpf.ko) and bind\n"
-			"  devices to vfio-pci-bpf through driver_override, or use -k to\n"
-			"  observe devices under stock vfio-pci\n");
-		return -ENOENT;
-	}
 	if (!env.bdf)
 		return 0;
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", env.bdf);

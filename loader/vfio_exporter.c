@@ -29,6 +29,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common.h"
 #include "vfio_trace.h"
 #include "vfio_trace.skel.h"
 
@@ -170,26 +171,6 @@ static void sig_handler(int sig)
 	exiting = 1;
 }
 
-static void bdf_str(__u32 sbdf, char *buf, size_t len)
-{
-	snprintf(buf, len, "%04x:%02x:%02x.%u", sbdf >> 16, (sbdf >> 8) & 0xff,
-		 (sbdf >> 3) & 0x1f, sbdf & 7);
-}
-
-static int parse_bdf(const char *s, __u32 *sbdf)
-{
-	unsigned int dom, bus, dev, fn;
-	char tail, canon[16];
-
-	if (sscanf(s, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &tail) != 4 ||
-	    dom > 0xffff || bus > 0xff || dev > 0x1f || fn > 7)
-		return -EINVAL;
-	*sbdf = dom << 16 | bus << 8 | dev << 3 | fn;
-	/* sysfs names are canonical: anything else (0x prefixes too) is not one */
-	bdf_str(*sbdf, canon, sizeof(canon));
-	return strcmp(canon, s) ? -EINVAL : 0;
-}
-
 static __u64 now_ns(void)
 {
 	struct timespec ts;
@@ -318,7 +299,7 @@ static struct device *device_of(struct scrape *s, __u32 sbdf)
 	d = &s->devs[s->ndevs++];
 	memset(d, 0, sizeof(*d));
 	d->sbdf = sbdf;
-	bdf_str(sbdf, d->bdf, sizeof(d->bdf));
+	vfb_bdf_str(sbdf, d->bdf, sizeof(d->bdf));
 	return d;
 }
 
@@ -405,7 +386,7 @@ static int read_bound(struct scrape *s)
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(dir))) {
-		if (parse_bdf(de->d_name, &sbdf))
+		if (vfb_parse_bdf(de->d_name, &sbdf))
 			continue;
 		snprintf(path, sizeof(path), SYSFS_PCI "/devices/%s/driver", de->d_name);
 		link_name(path, driver, sizeof(driver));
@@ -551,7 +532,7 @@ static void put_interrupts(struct page *p, const struct scrape *s)
 	for (int i = 0; i < s->nirqs; i++) {
 		const struct delivery *dl = &s->irqs[i];
 
-		bdf_str(dl->v.sbdf, bdf, sizeof(bdf));
+		vfb_bdf_str(dl->v.sbdf, bdf, sizeof(bdf));
 		if (dl->v.index < sizeof(irq_index_names) / sizeof(irq_index_names[0]))
 			snprintf(idx, sizeof(idx), "%s", irq_index_names[dl->v.index]);
 		else
@@ -707,25 +688,6 @@ static int open_listener(void)
 	return fd;
 }
 
-/* Say what is wrong with the machine before libbpf says it less clearly. */
-static int preflight(void)
-{
-	struct stat st;
-
-	if (stat("/sys/kernel/btf/vmlinux", &st)) {
-		fprintf(stderr, "vfio_exporter: this kernel has no BTF (/sys/kernel/btf/vmlinux):\n"
-			"  it needs CONFIG_DEBUG_INFO_BTF, as Debian's kernels have\n");
-		return -ENOENT;
-	}
-	if (stat("/sys/kernel/btf/vfio_pci_bpf", &st)) {
-		fprintf(stderr, "vfio_exporter: the vfio_pci_bpf module is not loaded:\n"
-			"  load it (modprobe vfio-pci; insmod vfio_pci_bpf.ko) and bind\n"
-			"  devices to vfio-pci-bpf through driver_override\n");
-		return -ENOENT;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct argp argp = {
@@ -744,7 +706,7 @@ int main(int argc, char **argv)
 	if (err)
 		return 2;
 	libbpf_set_print(libbpf_print_fn);
-	if (preflight())
+	if (vfb_check_btf("vfio_exporter", "vfio_pci_bpf", VFB_LOAD_HINT))
 		return 1;
 	lfd = open_listener();
 	if (lfd < 0)

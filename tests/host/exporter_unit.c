@@ -223,14 +223,14 @@ static void bdfs(void)
 	char buf[16];
 	__u32 sbdf = 0;
 
-	verdict(!parse_bdf("0000:00:04.0", &sbdf) && sbdf == 0x20, "parse 0000:00:04.0");
-	verdict(!parse_bdf("0001:3a:1f.7", &sbdf) && sbdf == (0x1u << 16 | 0x3a << 8 | 0x1f << 3 | 7),
+	verdict(!vfb_parse_bdf("0000:00:04.0", &sbdf) && sbdf == 0x20, "parse 0000:00:04.0");
+	verdict(!vfb_parse_bdf("0001:3a:1f.7", &sbdf) && sbdf == (0x1u << 16 | 0x3a << 8 | 0x1f << 3 | 7),
 		"parse 0001:3a:1f.7");
-	verdict(parse_bdf("0000:00:20.0", &sbdf) != 0, "device 0x20 refused");
-	verdict(parse_bdf("0000:00:04.8", &sbdf) != 0, "function 8 refused");
-	verdict(parse_bdf("0000:00:04.0x", &sbdf) != 0, "trailing text refused");
-	verdict(parse_bdf("bind", &sbdf) != 0, "a sysfs file name refused");
-	bdf_str(0x1u << 16 | 0x3a << 8 | 0x1f << 3 | 7, buf, sizeof(buf));
+	verdict(vfb_parse_bdf("0000:00:20.0", &sbdf) != 0, "device 0x20 refused");
+	verdict(vfb_parse_bdf("0000:00:04.8", &sbdf) != 0, "function 8 refused");
+	verdict(vfb_parse_bdf("0000:00:04.0x", &sbdf) != 0, "trailing text refused");
+	verdict(vfb_parse_bdf("bind", &sbdf) != 0, "a sysfs file name refused");
+	vfb_bdf_str(0x1u << 16 | 0x3a << 8 | 0x1f << 3 | 7, buf, sizeof(buf));
 	expect_str("format 0001:3a:1f.7", buf, "0001:3a:1f.7");
 }
 
