@@ -380,6 +380,7 @@ static __always_inline void account_latency(__u32 sbdf, __u32 kind, __u64 ns)
 	slot = log2_slot(ns);
 	if (slot < VFT_HIST_SLOTS)
 		h->slots[slot]++;
+	h->sum_ns += ns;
 }
 
 static __always_inline int core_rw_exit(__u64 vdev, const char *buf, size_t count,

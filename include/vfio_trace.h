@@ -86,6 +86,7 @@ struct vft_vector {
 
 struct vft_hist {
 	__u64 slots[VFT_HIST_SLOTS];
+	__u64 sum_ns;		/* of all latencies: a Prometheus _sum */
 };
 
 #define VFT_MAX_DEVICES	256

@@ -266,6 +266,7 @@ struct device {
 	bool bound;		/* bound to vfio-pci-bpf now */
 	char vendor[8], device[8], driver[64], pf[16], vf[12];
 	struct vft_count ops[VFT_NR_KINDS];
+	struct vft_hist lat[VFT_NR_KINDS];	/* latency, summed over CPUs */
 };
 
 struct delivery {
@@ -433,6 +434,41 @@ static int read_counts(struct scrape *s)
 	return err == -ENOENT ? 0 : err;
 }
 
+/*
+ * Latency histograms of the devices this scrape knows (bound to
+ * vfio-pci-bpf, or counted): the timing programs see every vfio-pci based
+ * device, and devices under other drivers are not ours to report.
+ */
+static int read_latency(struct scrape *s)
+{
+	int fd = bpf_map__fd(skel->maps.hists), err;
+	struct vft_count_key k, next;
+	struct vft_hist *vals;
+
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &k, &next)) {
+		struct device *d = NULL;
+
+		k = next;
+		for (int i = 0; i < s->ndevs; i++)
+			if (s->devs[i].sbdf == next.sbdf)
+				d = &s->devs[i];
+		if (!d || next.kind >= VFT_NR_KINDS ||
+		    bpf_map_lookup_elem(fd, &next, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			for (int i = 0; i < VFT_HIST_SLOTS; i++)
+				d->lat[next.kind].slots[i] += vals[c].slots[i];
+			d->lat[next.kind].sum_ns += vals[c].sum_ns;
+		}
+	}
+	free(vals);
+	return err == -ENOENT ? 0 : err;
+}
+
 static int read_deliveries(struct scrape *s)
 {
 	int fd = bpf_map__fd(skel->maps.deliveries), err;
@@ -544,6 +580,55 @@ static void put_interrupts(struct page *p, const struct scrape *s)
 	}
 }
 
+/*
+ * Bucket bounds: powers of two from 1.024 us to 1.07 s (the log2 slots of
+ * struct vft_hist, coarser ones merged into the first and last buckets).
+ */
+#define LAT_FIRST_SLOT	9
+#define LAT_LAST_SLOT	29
+
+static void put_latency(struct page *p, const struct scrape *s)
+{
+	static const int kinds[] = {
+		VFT_CONFIG_READ, VFT_CONFIG_WRITE, VFT_BAR_READ, VFT_BAR_WRITE, VFT_IOCTL,
+	};
+	const char *name = "vfio_access_duration_seconds";
+	char le[32], bucket[64];
+
+	put_family(p, name, "histogram",
+		   "Time vfio_pci_core took for a config, BAR or ioctl access, by operation.");
+	snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+	for (int i = 0; i < s->ndevs; i++) {
+		for (size_t j = 0; j < sizeof(kinds) / sizeof(kinds[0]); j++) {
+			const struct vft_hist *h = &s->devs[i].lat[kinds[j]];
+			const char *op = op_names[kinds[j]];
+			__u64 cum = 0, total = 0;
+
+			for (int b = 0; b < VFT_HIST_SLOTS; b++)
+				total += h->slots[b];
+			if (!total)
+				continue;
+			for (int b = 0; b <= LAT_LAST_SLOT; b++) {
+				cum += h->slots[b];
+				if (b < LAT_FIRST_SLOT)
+					continue;
+				/* slot b holds [2^b, 2^(b+1)) ns */
+				snprintf(le, sizeof(le), "%g", (double)(1ULL << (b + 1)) / 1e9);
+				put_series(p, bucket, "bdf", s->devs[i].bdf, "op", op, "le", le, NULL);
+				put(p, "%llu\n", (unsigned long long)cum);
+			}
+			put_series(p, bucket, "bdf", s->devs[i].bdf, "op", op, "le", "+Inf", NULL);
+			put(p, "%llu\n", (unsigned long long)total);
+			put_series(p, "vfio_access_duration_seconds_sum", "bdf", s->devs[i].bdf,
+				   "op", op, NULL);
+			put(p, "%.9f\n", h->sum_ns / 1e9);
+			put_series(p, "vfio_access_duration_seconds_count", "bdf", s->devs[i].bdf,
+				   "op", op, NULL);
+			put(p, "%llu\n", (unsigned long long)total);
+		}
+	}
+}
+
 /* The families of a scrape, in a stable order. */
 static void put_scrape(struct page *p, struct scrape *s)
 {
@@ -553,6 +638,7 @@ static void put_scrape(struct page *p, struct scrape *s)
 	put_operations(p, s, false);
 	put_operations(p, s, true);
 	put_interrupts(p, s);
+	put_latency(p, s);
 }
 
 /* The whole exposition, from sysfs and the maps as they are now. */
@@ -567,6 +653,8 @@ static int build_page(struct page *p)
 		err = read_counts(&s);
 	if (!err)
 		err = read_deliveries(&s);
+	if (!err)
+		err = read_latency(&s);
 	if (err) {
 		fprintf(stderr, "vfio_exporter: scrape failed: %s\n", strerror(-err));
 		goto out;
@@ -719,12 +807,19 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/*
-	 * The module's tracepoints only: the vft_core_* programs are
-	 * vfio-trace's stock-kernel mode and would count every access twice.
+	 * The module's tracepoints count; of the vft_core_* programs
+	 * (vfio-trace's stock-kernel mode), only those that time accesses
+	 * for the latency histograms, with latency_only set.
 	 */
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, strncmp(bpf_program__name(prog),
-							"vft_core_", 9));
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+		bool core = !strncmp(name, "vft_core_", 9);
+		bool timing = strstr(name, "_read_") || strstr(name, "_write_") ||
+			      strstr(name, "_ioctl_");
+
+		bpf_program__set_autoload(prog, !core || timing);
+	}
+	skel->rodata->latency_only = true;
 	/* Counts only: the ring buffer stays unused, keep it to one page. */
 	skel->rodata->stream = false;
 	skel->rodata->kind_mask = EXPORTED_KINDS;

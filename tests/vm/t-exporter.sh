@@ -94,6 +94,16 @@ expect_vals s1 "one cfg-read open" \
 	"$(ops $E0 ioctl)=15" "$(errs $E0 ioctl)=2" "$(ops $E0 config_write)=0" \
 	"$(ops $E0 bar_read)=0" "$(ops $E0 reset)=0" "$(errs $E0 open)=0" \
 	"$(errs $E0 config_read)=0"
+# Latency histograms: every access counted once, buckets cumulative.
+lat() { printf 'vfio_access_duration_seconds_%s{bdf="%s",op="%s"}' "$1" "$E0" "$2"; }
+expect_vals s1 "latency histogram" "$(lat count config_read)=3" "$(lat count ioctl)=15" \
+	"vfio_access_duration_seconds_bucket{bdf=\"$E0\",op=\"config_read\",le=\"+Inf\"}=3"
+check "latency histogram: buckets never decrease, +Inf last" awk '
+	/^vfio_access_duration_seconds_bucket\{bdf="0000:00:04.0",op="ioctl"/ {
+		if ($2 < last) bad = 1; last = $2; n++; inf = /le="\+Inf"/ }
+	END { exit !(n == 22 && !bad && inf && last == 15) }' "$OUT/s1.prom"
+check "latency histogram: _sum is positive seconds" \
+	sh -c "test \"\$(awk '/^vfio_access_duration_seconds_sum\\{bdf=\"$E0\",op=\"ioctl\"/ { print (\$2 > 0 && \$2 < 10) }' '$OUT/s1.prom')\" = 1"
 "$CLIENT" "$E0" cfg-read:0x0:2 >/dev/null 2>&1
 check "scrape 2" scrape s2
 expect_vals s2 "two opens: counters grew" \
@@ -132,15 +142,18 @@ check "promtool check metrics: exit 0 ($rc)" test $rc -eq 0
 check "promtool check metrics: no error, no warning" sh -c "! test -s '$OUT/promtool.out'"
 for f in vfio_device_info:gauge vfio_operations_total:counter \
 	vfio_operation_errors_total:counter vfio_interrupts_total:counter \
-	vfio_exporter_scrape_duration_seconds:gauge vfio_exporter_build_info:gauge; do
+	vfio_exporter_scrape_duration_seconds:gauge vfio_exporter_build_info:gauge \
+	vfio_access_duration_seconds:histogram; do
 	check "one HELP and one TYPE ${f#*:} for ${f%:*}" sh -c \
 		"test \$(grep -c '^# HELP ${f%:*} ' '$OUT/s4.prom') -eq 1 &&
 		 test \$(grep -cx '# TYPE ${f%:*} ${f#*:}' '$OUT/s4.prom') -eq 1"
 done
 check "every family's series together, after its TYPE" awk '
-	/^# TYPE / { if ($3 in done) exit 1; fam = $3; done[fam] = 1; next }
+	/^# TYPE / { if ($3 in done) exit 1; fam = $3; type = $4; done[fam] = 1; next }
 	/^#/ { next }
-	{ n = $0; sub(/[{ ].*/, "", n); if (n != fam) exit 1 }' "$OUT/s4.prom"
+	{ n = $0; sub(/[{ ].*/, "", n)
+	  if (type == "histogram") sub(/_(bucket|sum|count)$/, "", n)
+	  if (n != fam) exit 1 }' "$OUT/s4.prom"
 check "the page ends with a newline" test "$(tail -c 1 "$OUT/s4.prom" | od -An -c | tr -d ' ')" = '\n'
 check "scrape duration is a positive number of seconds" \
 	awk '/^vfio_exporter_scrape_duration_seconds / { ok = ($2 > 0 && $2 < 10) } END { exit !ok }' \
