@@ -76,8 +76,8 @@ if [ -n "$missing" ]; then
 	# start a service on this machine (policy-rc.d answers "not now").
 	rcd=/usr/sbin/policy-rc.d
 	[ -e "$rcd" ] || { printf '#!/bin/sh\nexit 101\n' >"$rcd"; chmod +x "$rcd"; ours=1; }
-	apt-get install -y -q --no-install-recommends $missing >/dev/null
-	rc=$?
+	rc=0
+	apt-get install -y -q --no-install-recommends $missing >/dev/null || rc=$?
 	[ -z "${ours:-}" ] || rm -f "$rcd"
 	[ $rc -eq 0 ] || die "apt-get install failed for:$missing"
 fi
