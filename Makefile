@@ -174,7 +174,7 @@ $(BUILD)/exporter-unit: tests/host/exporter_unit.c loader/vfio_exporter.c includ
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
 		$(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
-bpf-tests: $(BUILD)/policy-test $(BUILD)/trace-test
+bpf-tests: $(BUILD)/policy-test $(BUILD)/trace-test $(BUILD)/bpf/bad_write.bpf.o
 
 $(BUILD)/bpf/trace_test.bpf.o: tests/bpf/trace_test.h
 $(BUILD)/trace-test: tests/bpf/trace_test.c tests/bpf/trace_test.h $(BUILD)/bpf/trace_test.skel.h

@@ -80,4 +80,53 @@ END {
 }' "$OUT/bench.raw" | sort | tee "$OUT/bench.txt"
 echo "(per access: guest instructions under make bench's -icount, else ns;"
 echo " each vfio-pci-bpf column: value, and ratio to stock vfio-pci)"
+
+# vfio-trace keeping up: config reads as fast as one client can make them,
+# streamed as JSON to /dev/null; how many arrived, how many were lost.
+now() { cut -d' ' -f1 /proc/uptime; }
+"$BUILD/vfio-trace" -j -d "$EDU0" -e config_read >/dev/null 2>"$OUT/vt-bench.err" &
+vt=$!
+i=0
+while ! grep -q tracing "$OUT/vt-bench.err" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+t0=$(now)
+"$CLIENT" "$EDU0" bench >/dev/null
+t1=$(now)
+kill -INT $vt; wait $vt
+awk -v t0="$t0" -v t1="$t1" '/events shown/ {
+	printf "vfio-trace: %d config_read events in %.2f s of guest time (%.0f/s), %d lost\n",
+	       $2, t1 - t0, $2 / (t1 - t0), $5 }' "$OUT/vt-bench.err" | tee -a "$OUT/bench.txt"
+
+# Exporter scrape time against the number of devices: 1, then 2 edus and
+# 1, 4 and 7 igb VFs bound to vfio-pci-bpf.
+modprobe igb
+echo 0 >"/sys/bus/pci/devices/$IGB/sriov_drivers_autoprobe"
+echo 7 >"/sys/bus/pci/devices/$IGB/sriov_numvfs"
+bind "$EDU1" vfio-pci-bpf
+"$BUILD/vfio_exporter" >"$OUT/exp-bench.log" 2>&1 &
+exp=$!
+i=0
+while ! curl -s -o /dev/null http://127.0.0.1:9466/metrics && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+scrape_time() {	# median of 5 scrapes' own duration, in us
+	for j in 1 2 3 4 5; do
+		curl -s http://127.0.0.1:9466/metrics |
+			awk '/^vfio_exporter_scrape_duration_seconds / { printf "%.0f\n", $2 * 1e6 }'
+	done | sort -n | sed -n 3p
+}
+unbind "$EDU1"
+echo "vfio_exporter: 1 device, scrape $(scrape_time) us" | tee -a "$OUT/bench.txt"
+bind "$EDU1" vfio-pci-bpf
+n=2
+for k in 0 1 2 3 4 5 6; do
+	vf=$(basename "$(readlink "/sys/bus/pci/devices/$IGB/virtfn$k")")
+	bind "$vf" vfio-pci-bpf
+	n=$((n + 1))
+	case $k in 0|3|6) echo "vfio_exporter: $n devices, scrape $(scrape_time) us" |
+		tee -a "$OUT/bench.txt" ;; esac
+done
+kill -TERM $exp; wait $exp
+for k in 0 1 2 3 4 5 6; do
+	unbind "$(basename "$(readlink "/sys/bus/pci/devices/$IGB/virtfn$k")")"
+done
+echo 0 >"/sys/bus/pci/devices/$IGB/sriov_numvfs"
+unbind "$EDU1"
 unbind "$EDU0"

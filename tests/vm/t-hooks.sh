@@ -32,6 +32,12 @@ client "nopolicy/edu0" "$EDU0" >/dev/null
 same_transcript "an allow-all policy changes nothing the client sees" \
 	"allow-all/edu0" "nopolicy/edu0"
 
+# --- the verifier keeps programs to the one writable field ------------------
+bpftool struct_ops register "$BUILD/bpf/bad_write.bpf.o" >"$OUT/bad_write.txt" 2>&1; rc=$?
+check "verifier: a policy writing ctx->offset is refused" test $rc -ne 0
+check "verifier: ... with the module's reason" \
+	grep -q 'only vfio_bpf_access.value is writable' "$OUT/bad_write.txt"
+
 # --- config write: deny, and the device is unchanged -----------------------
 before=$(op "$EDU0" cfg-read:0x3c:1)
 attach "$EDU0" p --deny-config-write 0x3c
