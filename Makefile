@@ -93,11 +93,11 @@ guest-kmod:
 
 client: $(BUILD)/vfio-client $(BUILD)/vfio-mig
 
-$(BUILD)/vfio-mig: tests/client/vfio-mig.c | $(BUILD)
+$(BUILD)/vfio-mig: tests/client/vfio-mig.c tests/client/edu.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -o $@ $<
 
-$(BUILD)/vfio-client: tests/client/vfio-client.c | $(BUILD)
+$(BUILD)/vfio-client: tests/client/vfio-client.c tests/client/edu.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -o $@ $<
 

@@ -34,24 +34,8 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
-#define EDU_VENDOR		0x1234
-#define EDU_DEVICE		0x11e8
-#define EDU_REG_IDENT		0x00
-#define EDU_REG_LIVENESS	0x04
-#define EDU_REG_FACTORIAL	0x08
-#define EDU_REG_STATUS		0x20
-#define EDU_REG_IRQ_STATUS	0x24
-#define EDU_REG_IRQ_RAISE	0x60
-#define EDU_REG_IRQ_ACK		0x64
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_COUNT	0x90
-#define EDU_REG_DMA_CMD		0x98
-#define EDU_STATUS_COMPUTING	0x01
-#define EDU_DMA_START		0x01
-#define EDU_DMA_TO_RAM		0x02
-#define EDU_DMA_BUF		0x40000
-#define EDU_DMA_BUF_SIZE	4096
+#include "edu.h"
+
 /* edu's DMA mask is 28 bits: keep IOVAs well below 256 MiB. */
 #define CLIENT_IOVA_OUT		0x100000
 #define CLIENT_IOVA_IN		0x200000

@@ -39,18 +39,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
-#define EDU_REG_IDENT		0x00
-#define EDU_REG_LIVENESS	0x04
-#define EDU_REG_FACTORIAL	0x08
-#define EDU_REG_STATUS		0x20
-#define EDU_REG_IRQ_STATUS	0x24
-#define EDU_REG_IRQ_RAISE	0x60
-#define EDU_REG_IRQ_ACK		0x64
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_COUNT	0x90
-#define EDU_STATUS_COMPUTING	0x01
-#define EDU_STATUS_IRQFACT	0x80
+#include "edu.h"
 
 /* The kernel's image: 16-byte header, then the edu payload (lm.h). */
 #define IMG_HDR_SIZE		16
