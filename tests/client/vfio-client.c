@@ -910,6 +910,47 @@ static uint64_t now_ns(void)
  * are instructions per access there, and wall-clock nanoseconds elsewhere.
  */
 #define BENCH_LOOPS 20000
+#define BENCH_IRQS 2000
+
+/*
+ * An interrupt round trip: edu raises MSI (a BAR write), the eventfd
+ * fires, the handler's work is acknowledged (a BAR write).  The device
+ * and the user's part are the same on both drivers; what differs is
+ * delivery.
+ */
+static void bench_msi(struct client *c)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct bar_io io = { .c = c };
+	uint64_t t0, t1, n;
+	uint32_t cmd;
+	int got = 0;
+
+	pfd.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pfd.fd < 0)
+		return;
+	cmd = cfg_read(c, PCI_COMMAND, 2);
+	cfg_write(c, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	if (set_irq_eventfd(c, VFIO_PCI_MSI_IRQ_INDEX, pfd.fd))
+		goto out;
+	t0 = now_ns();
+	for (int i = 0; i < BENCH_IRQS; i++) {
+		io_wr(&io, EDU_REG_IRQ_RAISE, 1);
+		if (poll(&pfd, 1, 1000) == 1 && read(pfd.fd, &n, sizeof(n)) == sizeof(n))
+			got++;
+		io_wr(&io, EDU_REG_IRQ_ACK, 1);
+	}
+	t1 = now_ns();
+	if (got == BENCH_IRQS)
+		fact("bench.msi_roundtrip", "%.1f", (double)(t1 - t0) / BENCH_IRQS);
+	else
+		fprintf(stderr, "vfio-client: bench: %d of %d interrupts arrived\n", got, BENCH_IRQS);
+	disable_irq(c, VFIO_PCI_MSI_IRQ_INDEX);
+out:
+	cfg_write(c, PCI_COMMAND, 2, cmd);
+	close(pfd.fd);
+}
+
 static void check_bench(struct client *c)
 {
 	uint64_t t0, t1, off = c->region[VFIO_PCI_CONFIG_REGION_INDEX].offset;
@@ -946,6 +987,9 @@ static void check_bench(struct client *c)
 	}
 	t1 = now_ns();
 	fact("bench.ioctl_get_info", "%.1f", (double)(t1 - t0) / BENCH_LOOPS);
+
+	if (is_edu(c))
+		bench_msi(c);
 }
 
 static const struct {
