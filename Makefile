@@ -137,12 +137,12 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
 TOOLS := $(BUILD)/vfio-trace $(BUILD)/vfio-bpf $(BUILD)/vfio_exporter
 tools: $(TOOLS)
 
-$(BUILD)/vfio-bpf: loader/vfio-bpf.c loader/policy.c loader/policy.h loader/common.c loader/common.h \
+$(BUILD)/vfio-bpf: loader/vfio-bpf.c loader/policy.c loader/policy.h $(COMMON) $(COUNTERS) \
 		include/vfio_policy.h \
 		$(BUILD)/bpf/vfio_policy.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ \
-		loader/vfio-bpf.c loader/policy.c loader/common.c $(LIBBPF_LIBS) -lyaml
+		loader/vfio-bpf.c loader/policy.c loader/common.c loader/counters.c $(LIBBPF_LIBS) -lyaml
 
 # Unit tests: user space only, run on the build machine.
 UNIT_TESTS := $(BUILD)/test-policy
@@ -154,25 +154,26 @@ $(BUILD)/test-policy: tests/unit/test-policy.c loader/policy.c loader/policy.h i
 		loader/policy.c -lyaml
 
 COMMON := loader/common.c loader/common.h
+COUNTERS := loader/counters.c loader/counters.h $(BUILD)/bpf/vfio_trace.skel.h
 
 $(BUILD)/vfio-trace: loader/vfio-trace.c include/vfio_trace.h $(COMMON) $(BUILD)/bpf/vfio_trace.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
 		$(LIBBPF_LIBS)
 
-$(BUILD)/vfio_exporter: loader/vfio_exporter.c include/vfio_trace.h $(COMMON) $(BUILD)/bpf/vfio_trace.skel.h
+$(BUILD)/vfio_exporter: loader/vfio_exporter.c include/vfio_trace.h $(COMMON) $(COUNTERS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
-		$(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
+		loader/counters.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 # vfio_exporter.c included whole, with sysfs pointed at a tree the test makes.
 host-tests: $(BUILD)/exporter-unit
 
 $(BUILD)/exporter-unit: tests/host/exporter_unit.c loader/vfio_exporter.c include/vfio_trace.h $(COMMON) \
-		$(BUILD)/bpf/vfio_trace.skel.h
+		$(COUNTERS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
-		$(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
+		loader/counters.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 bpf-tests: $(BUILD)/policy-test $(BUILD)/trace-test $(BUILD)/bpf/bad_write.bpf.o
 

@@ -36,6 +36,7 @@
 #include <bpf/libbpf.h>
 
 #include "common.h"
+#include "counters.h"
 #include "policy.h"
 #include "vfio_policy.skel.h"
 
@@ -57,6 +58,9 @@ static const char doc[] =
 "\n"
 "COMMANDS:\n"
 "  status                    the module, its devices and their policies\n"
+"  load                      load the counting programs and pin them, so that\n"
+"                            counts outlive every reader (vfio_exporter reads them)\n"
+"  unload                    remove the pinned counters\n"
 "  policy check FILE         parse and compile FILE, apply nothing\n"
 "  policy apply FILE         give each device bound to vfio-pci-bpf the\n"
 "                            first policy of FILE that matches it\n"
@@ -71,6 +75,7 @@ static const char doc[] =
 "\n"
 "EXAMPLES:\n"
 "    vfio-bpf status\n"
+"    vfio-bpf load\n"
 "    vfio-bpf policy check /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply -d 0000:01:00.0 policy.yaml   # one device\n"
@@ -493,6 +498,8 @@ static int cmd_status(void)
 	}
 	buf[strcspn(buf, "\n")] = '\0';
 	printf("module vfio_pci_bpf: loaded, require_policy=%s\n", buf);
+	printf("counters: %s\n", access(VFB_COUNTERS_DIR "/counts", F_OK) ?
+	       "not loaded (vfio-bpf load)" : "loaded, pinned at " VFB_COUNTERS_DIR);
 	n = bound_devices(bdfs, 256);
 	printf("%d device%s bound to " DRIVER "\n", n, n == 1 ? "" : "s");
 	for (int i = 0; i < n; i++) {
@@ -578,6 +585,23 @@ static int cmd_watch(const char *path)
 	return 0;
 }
 
+static int cmd_load(void)
+{
+	int err;
+
+	if (need_module())
+		return 1;
+	err = vfb_counters_load_pinned("vfio-bpf");
+	if (err == -EEXIST) {
+		printf("counters already loaded (%s)\n", VFB_COUNTERS_DIR);
+		return 0;
+	}
+	if (err)
+		return 1;
+	printf("counters loaded, pinned at %s\n", VFB_COUNTERS_DIR);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = {
@@ -598,6 +622,12 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "status") && env.argc == 1)
 		return cmd_status();
+	if (!strcmp(cmd, "load") && env.argc == 1)
+		return cmd_load();
+	if (!strcmp(cmd, "unload") && env.argc == 1) {
+		printf("%s\n", vfb_counters_unpin() ? "counters unloaded" : "no counters were loaded");
+		return 0;
+	}
 	if (strcmp(cmd, "policy")) {
 		fprintf(stderr, "vfio-bpf: unknown command '%s' (see --help)\n", cmd);
 		return 2;

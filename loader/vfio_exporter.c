@@ -30,8 +30,8 @@
 #include <bpf/libbpf.h>
 
 #include "common.h"
+#include "counters.h"
 #include "vfio_trace.h"
-#include "vfio_trace.skel.h"
 
 #define EXPORTER_VERSION	"0.1"
 #define DEFAULT_LISTEN		"127.0.0.1:9466"
@@ -56,8 +56,6 @@ static const char *const op_names[VFT_NR_KINDS] = {
 	[VFT_MIG_DATA] = "mig_data",
 };
 
-/* Interrupt deliveries feed vfio_interrupts_total. */
-#define EXPORTED_KINDS ((1u << VFT_NR_KINDS) - 1 - (1u << VFT_IRQ_VECTOR))
 
 static const char *const irq_index_names[] = { "INTX", "MSI", "MSIX", "ERR", "REQ" };
 
@@ -71,7 +69,7 @@ static struct env {
 };
 
 static volatile sig_atomic_t exiting;
-static struct vfio_trace_bpf *skel;
+static struct vfb_counters counters = { .counts = -1, .deliveries = -1, .hists = -1 };
 static int ncpu;
 
 const char *argp_program_version = "vfio_exporter " EXPORTER_VERSION;
@@ -411,7 +409,7 @@ static int read_bound(struct scrape *s)
 /* Per device and kind, summed over CPUs. */
 static int read_counts(struct scrape *s)
 {
-	int fd = bpf_map__fd(skel->maps.counts), err;
+	int fd = counters.counts, err;
 	struct vft_count_key k, next;
 	struct vft_count vals[ncpu];
 	struct device *d;
@@ -441,7 +439,7 @@ static int read_counts(struct scrape *s)
  */
 static int read_latency(struct scrape *s)
 {
-	int fd = bpf_map__fd(skel->maps.hists), err;
+	int fd = counters.hists, err;
 	struct vft_count_key k, next;
 	struct vft_hist *vals;
 
@@ -471,7 +469,7 @@ static int read_latency(struct scrape *s)
 
 static int read_deliveries(struct scrape *s)
 {
-	int fd = bpf_map__fd(skel->maps.deliveries), err;
+	int fd = counters.deliveries, err;
 	struct vft_vector k, next;
 	__u64 vals[ncpu];
 
@@ -784,7 +782,6 @@ int main(int argc, char **argv)
 		.doc = doc,
 	};
 	struct MHD_Daemon *httpd = NULL;
-	struct bpf_program *prog;
 	sigset_t sigs, old;
 	int err, lfd = -1;
 
@@ -800,41 +797,12 @@ int main(int argc, char **argv)
 	if (lfd < 0)
 		return 1;
 
-	skel = vfio_trace_bpf__open();
-	if (!skel) {
-		err = -errno;
-		fprintf(stderr, "vfio_exporter: cannot open the BPF object: %s\n", strerror(errno));
-		goto cleanup;
-	}
-	/*
-	 * The module's tracepoints count; of the vft_core_* programs
-	 * (vfio-trace's stock-kernel mode), only those that time accesses
-	 * for the latency histograms, with latency_only set.
-	 */
-	bpf_object__for_each_program(prog, skel->obj) {
-		const char *name = bpf_program__name(prog);
-		bool core = !strncmp(name, "vft_core_", 9);
-		bool timing = strstr(name, "_read_") || strstr(name, "_write_") ||
-			      strstr(name, "_ioctl_");
-
-		bpf_program__set_autoload(prog, !core || timing);
-	}
-	skel->rodata->latency_only = true;
-	/* Counts only: the ring buffer stays unused, keep it to one page. */
-	skel->rodata->stream = false;
-	skel->rodata->kind_mask = EXPORTED_KINDS;
-	bpf_map__set_max_entries(skel->maps.events, getpagesize());
-
-	err = vfio_trace_bpf__load(skel);
-	if (err) {
-		fprintf(stderr, "vfio_exporter: cannot load the BPF programs: %s\n"
-			"  (run as root; -v shows the verifier log)\n", strerror(-err));
-		goto cleanup;
-	}
-	err = vfio_trace_bpf__attach(skel);
-	if (err) {
-		fprintf(stderr, "vfio_exporter: cannot attach to the vfio_pci_bpf tracepoints: %s\n",
-			strerror(-err));
+	/* The counters `vfio-bpf load` pinned, or our own. */
+	if (!vfb_counters_open_pinned(&counters)) {
+		fprintf(stderr, "vfio_exporter: reading the counters pinned at %s\n",
+			VFB_COUNTERS_DIR);
+	} else if (vfb_counters_load(&counters, "vfio_exporter")) {
+		err = -EINVAL;
 		goto cleanup;
 	}
 	ncpu = libbpf_num_possible_cpus();
@@ -877,6 +845,6 @@ cleanup:
 		MHD_stop_daemon(httpd);
 	if (lfd >= 0)
 		close(lfd);
-	vfio_trace_bpf__destroy(skel);
+	vfb_counters_close(&counters);
 	return err ? 1 : 0;
 }

@@ -304,5 +304,36 @@ check "it logged nothing but where it served" test "$(wc -l <"$OUT/exp.err")" -e
 check "its BPF programs are gone" sh -c "! bpftool prog show | grep -q 'vft_'"
 check "the port is free again" sh -c "! curl -s $URL/metrics"
 
+# --- counters pinned by vfio-bpf load: they outlive every reader ------------
+VB=$BUILD/vfio-bpf
+"$VB" load >"$OUT/load.txt" 2>&1
+check "vfio-bpf load pins the counters" \
+	grep -qx 'counters loaded, pinned at /sys/fs/bpf/vfio-bpf/counters' "$OUT/load.txt"
+check "a second load says they are there" sh -c "'$VB' load | grep -q 'already loaded'"
+check "vfio-bpf status lists them" sh -c "'$VB' status | grep -q '^counters: loaded'"
+"$CLIENT" "$E0" cfg-read:0x0:2 >/dev/null 2>&1
+check "an exporter started after the workload" exp_start pinned1
+check "... reads the pinned counters" grep -q 'reading the counters pinned at' "$OUT/pinned1.err"
+check "scrape p1" scrape p1
+expect_vals p1 "pinned: counted before the exporter ran" \
+	"$(ops $E0 open)=1" "$(ops $E0 config_read)=3" "$(lat count config_read)=3"
+kill -TERM "$EXP_PID"; wait "$EXP_PID"
+check "an exporter restarted" exp_start pinned2
+check "scrape p2" scrape p2
+expect_vals p2 "pinned: the same counts after a restart" \
+	"$(ops $E0 open)=1" "$(ops $E0 config_read)=3"
+"$CLIENT" "$E0" cfg-read:0x0:2 >/dev/null 2>&1
+check "scrape p3" scrape p3
+expect_vals p3 "pinned: and growing" "$(ops $E0 open)=2" "$(ops $E0 config_read)=6"
+kill -TERM "$EXP_PID"; wait "$EXP_PID"
+check "vfio-bpf unload" sh -c "'$VB' unload | grep -qx 'counters unloaded'"
+# Links and programs are released after an RCU grace period: wait for it.
+gone() {
+	_i=0
+	while bpftool prog show | grep -q 'vft_' && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+	! bpftool prog show | grep -q 'vft_'
+}
+check "no counting program is left" gone
+
 unbind "$EDU0"
 ! grep -q '^FAIL' "$RESULTS"
