@@ -71,6 +71,12 @@ vt_start json -j -d "$EDU0"
 # shellcheck disable=SC2086
 "$CLIENT" "$EDU0" $SEQ >/dev/null 2>&1
 "$CLIENT" "$EDU1" cfg-read:0x0:2 >/dev/null 2>&1
+if rmmod vfio_pci_bpf 2>/dev/null; then
+	fail "rmmod must be refused while vfio-trace is attached"
+	load_modules
+else
+	pass "rmmod refused while vfio-trace is attached"
+fi
 vt_stop
 check "json: exits cleanly on SIGINT" test $? -eq 0
 j=$OUT/json.out
