@@ -29,28 +29,20 @@ DEFINE_STATIC_KEY_FALSE(vfio_pci_bpf_hooks_key);
 static LIST_HEAD(vfio_pci_bpf_devices);
 static DEFINE_MUTEX(vfio_pci_bpf_devices_lock);
 
-static u32 vfio_pci_bpf_sbdf(struct vfio_pci_bpf_device *vbdev)
-{
-	struct pci_dev *pdev = vfio_pci_bpf_to_pdev(vbdev);
-
-	return (u32)pci_domain_nr(pdev->bus) << 16 |
-	       (u32)pdev->bus->number << 8 | pdev->devfn;
-}
-
 static struct vfio_pci_bpf_device *vfio_pci_bpf_find(u32 sbdf)
 {
 	struct vfio_pci_bpf_device *vbdev;
 
 	lockdep_assert_held(&vfio_pci_bpf_devices_lock);
 	list_for_each_entry(vbdev, &vfio_pci_bpf_devices, node)
-		if (vfio_pci_bpf_sbdf(vbdev) == sbdf)
+		if (vbdev->sbdf == sbdf)
 			return vbdev;
 	return NULL;
 }
 
 void vfio_pci_bpf_hooks_add_device(struct vfio_pci_bpf_device *vbdev)
 {
-	vbdev->sbdf = vfio_pci_bpf_sbdf(vbdev);
+	vbdev->sbdf = vfio_pci_bpf_sbdf_of(vfio_pci_bpf_to_pdev(vbdev));
 	mutex_lock(&vfio_pci_bpf_devices_lock);
 	list_add_tail(&vbdev->node, &vfio_pci_bpf_devices);
 	mutex_unlock(&vfio_pci_bpf_devices_lock);
@@ -141,17 +133,16 @@ int vfio_pci_bpf_hook_open(struct vfio_pci_bpf_device *vbdev,
 			   struct vfio_bpf_dev *ctx)
 {
 	const struct vfio_pci_bpf_ops *ops;
-	bool has_open;
+	int v;
 
-	if (vfio_pci_bpf_require_policy) {
-		rcu_read_lock();
-		ops = rcu_dereference(vbdev->ops);
-		has_open = ops && ops->open;
-		rcu_read_unlock();
-		if (!has_open)
-			return VFIO_BPF_DENY;
-	}
-	return VFIO_PCI_BPF_CALL(vbdev, open, ctx, false);
+	rcu_read_lock();
+	ops = rcu_dereference(vbdev->ops);
+	if (ops && ops->open)
+		v = ops->open(ctx);
+	else
+		v = vfio_pci_bpf_require_policy ? VFIO_BPF_DENY : VFIO_BPF_ALLOW;
+	rcu_read_unlock();
+	return v == VFIO_BPF_ALLOW ? VFIO_BPF_ALLOW : VFIO_BPF_DENY;
 }
 
 int vfio_pci_bpf_hook_mig_transition(struct vfio_pci_bpf_device *vbdev,

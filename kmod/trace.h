@@ -17,14 +17,12 @@
 #include <linux/sched.h>
 #include <linux/tracepoint.h>
 
-#define VFIO_PCI_BPF_SBDF(pdev)						\
-	((u32)pci_domain_nr((pdev)->bus) << 16 |			\
-	 (u32)(pdev)->bus->number << 8 | (pdev)->devfn)
+#include "vfio_pci_bpf.h"
 
 /* Every event starts with the fields sbdf and bdf, filled by this. */
 #define VFIO_PCI_BPF_DEV_ASSIGN						\
 	do {								\
-		__entry->sbdf = VFIO_PCI_BPF_SBDF(pdev);		\
+		__entry->sbdf = vfio_pci_bpf_sbdf_of(pdev);		\
 		__assign_str(bdf);					\
 	} while (0)
 

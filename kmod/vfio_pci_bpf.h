@@ -34,6 +34,13 @@ vfio_pci_bpf_to_pdev(struct vfio_pci_bpf_device *vbdev)
 	return vbdev->core_device.pdev;
 }
 
+/* domain << 16 | bus << 8 | devfn: how hooks, policies and events name a device */
+static inline u32 vfio_pci_bpf_sbdf_of(struct pci_dev *pdev)
+{
+	return (u32)pci_domain_nr(pdev->bus) << 16 |
+	       (u32)pdev->bus->number << 8 | pdev->devfn;
+}
+
 const struct vfio_device_ops *vfio_pci_bpf_ops(void);
 
 #endif /* _VFIO_PCI_BPF_H_ */

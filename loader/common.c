@@ -7,6 +7,15 @@
 
 #include "common.h"
 
+bool vfb_verbose;
+
+int vfb_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !vfb_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
 void vfb_bdf_str(__u32 sbdf, char *buf, size_t len)
 {
 	snprintf(buf, len, "%04x:%02x:%02x.%u", sbdf >> 16, (sbdf >> 8) & 0xff,

@@ -3,8 +3,17 @@
 #ifndef __VFIO_BPF_COMMON_H
 #define __VFIO_BPF_COMMON_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+
+#include <bpf/libbpf.h>
+
+/* -v: libbpf's debug messages (verifier logs) too. */
+extern bool vfb_verbose;
+/* For libbpf_set_print(): warnings always, debug only with vfb_verbose. */
+int vfb_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args);
 
 /* domain << 16 | bus << 8 | devfn <-> "0000:00:04.0" */
 void vfb_bdf_str(__u32 sbdf, char *buf, size_t len);

@@ -47,7 +47,6 @@
 
 static struct env {
 	const char *bdf;
-	bool verbose;
 	int argc;
 	char *argv[4];
 } env;
@@ -95,7 +94,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.bdf = arg;
 		break;
 	case 'v':
-		env.verbose = true;
+		vfb_verbose = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (env.argc >= 4)
@@ -110,13 +109,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !env.verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
 }
 
 static bool module_loaded(void)
@@ -616,7 +608,7 @@ int main(int argc, char **argv)
 	argp_err_exit_status = 2;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
-	libbpf_set_print(libbpf_print_fn);
+	libbpf_set_print(vfb_libbpf_print);
 	cmd = env.argv[0];
 	sub = env.argc > 1 ? env.argv[1] : "";
 

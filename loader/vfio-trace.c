@@ -63,7 +63,6 @@ static struct env {
 	bool hist;
 	int interval;
 	int duration;
-	bool verbose;
 } env = {
 	.sbdf = VFT_ALL_DEVICES,
 	.kinds = (1u << VFT_NR_KINDS) - 1,
@@ -190,7 +189,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_usage(state);
 		break;
 	case 'v':
-		env.verbose = true;
+		vfb_verbose = true;
 		break;
 	case ARGP_KEY_ARG:
 		argp_usage(state);
@@ -199,13 +198,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !env.verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
 }
 
 static void sig_handler(int sig)
@@ -602,7 +594,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfio-trace: -H prints text histograms; drop -j\n");
 		return 2;
 	}
-	libbpf_set_print(libbpf_print_fn);
+	libbpf_set_print(vfb_libbpf_print);
 	if (preflight())
 		return 1;
 

@@ -63,7 +63,6 @@ static struct env {
 	const char *listen;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	bool verbose;
 } env = {
 	.listen = DEFAULT_LISTEN,
 };
@@ -146,7 +145,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.listen = arg;
 		break;
 	case 'v':
-		env.verbose = true;
+		vfb_verbose = true;
 		break;
 	case ARGP_KEY_ARG:
 		argp_usage(state);
@@ -155,13 +154,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !env.verbose)
-		return 0;
-	return vfprintf(stderr, fmt, args);
 }
 
 static void sig_handler(int sig)
@@ -790,7 +782,7 @@ int main(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 2;
-	libbpf_set_print(libbpf_print_fn);
+	libbpf_set_print(vfb_libbpf_print);
 	if (vfb_check_btf("vfio_exporter", "vfio_pci_bpf", VFB_LOAD_HINT))
 		return 1;
 	lfd = open_listener();
