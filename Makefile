@@ -175,6 +175,15 @@ $(BUILD)/exporter-unit: tests/host/exporter_unit.c loader/vfio_exporter.c includ
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
 		loader/counters.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
+# Attack programs of the adversarial groups: one tests/attack/NAME.c each,
+# a hostile VFIO user (threads, odd buffers, races), no shared code.
+ATTACKS := $(patsubst tests/attack/%.c,$(BUILD)/attack/%,$(wildcard tests/attack/*.c))
+attack-tools: $(ATTACKS)
+
+$(BUILD)/attack/%: tests/attack/%.c $(wildcard tests/attack/*.h) tests/client/edu.h | $(BUILD)/attack
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -Itests/client -Itests/attack -o $@ $< -lpthread
+
 bpf-tests: $(BUILD)/policy-test $(BUILD)/trace-test $(BUILD)/bpf/bad_write.bpf.o
 
 $(BUILD)/bpf/trace_test.bpf.o: tests/bpf/trace_test.h
@@ -186,7 +195,7 @@ $(BUILD)/policy-test: tests/bpf/policy_test.c $(BUILD)/bpf/policy_test.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(LIBBPF_LIBS)
 
-$(BUILD) $(BUILD)/vm $(BUILD)/bpf:
+$(BUILD) $(BUILD)/vm $(BUILD)/bpf $(BUILD)/attack:
 	$(Q)mkdir -p $@
 
 vm-image: $(BUILD)/vm/initramfs.img
@@ -206,7 +215,7 @@ checkpatch:
 		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
 
 check: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests host-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests attack-tools unit-tests host-tests vm-image
 	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) tests/run-tests $(T)
 
 demo: deps-if-needed
@@ -225,5 +234,5 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: tools unit-tests bpf-tests host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench vm-shell clean
