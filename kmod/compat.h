@@ -29,10 +29,15 @@ int vfio_pci_core_ioeventfd(struct vfio_pci_core_device *vdev,
 			    const struct vfio_device_ioeventfd *ioeventfd);
 
 struct vfio_pci_bpf_core {
-	typeof(&vfio_pci_core_config_rw_kern) config_rw;
-	typeof(&vfio_pci_core_copy_irq_set) copy_irq_set;
-	typeof(&vfio_pci_core_set_irqs) set_irqs;
-	typeof(&vfio_pci_core_ioeventfd) ioeventfd;
+	ssize_t (*config_rw)(struct vfio_pci_core_device *vdev, void *buf,
+			     size_t count, loff_t *ppos, bool iswrite);
+	int (*copy_irq_set)(struct vfio_pci_core_device *vdev,
+			    struct vfio_irq_set __user *arg,
+			    struct vfio_irq_set *hdr, void **data);
+	int (*set_irqs)(struct vfio_pci_core_device *vdev,
+			const struct vfio_irq_set *hdr, void *data);
+	int (*ioeventfd)(struct vfio_pci_core_device *vdev,
+			 const struct vfio_device_ioeventfd *ioeventfd);
 };
 
 /* All members set on a patched core, all NULL otherwise; set at load. */
