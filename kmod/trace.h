@@ -77,7 +77,8 @@ TRACE_EVENT(vfio_pci_bpf_reset,
 	),
 
 	TP_printk("%s kind=%s ret=%d", __get_str(bdf),
-		  __print_symbolic(__entry->kind, { 0, "function" }, { 1, "hot" }),
+		  __print_symbolic(__entry->kind, { 0, "function" }, { 1, "hot" },
+				   { 2, "flr" }, { 3, "d3hot" }),
 		  __entry->ret)
 );
 

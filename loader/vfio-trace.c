@@ -205,6 +205,14 @@ static void sig_handler(int sig)
 	exiting = 1;
 }
 
+/* VFIO_BPF_RESET_* (vfio_bpf_hooks.h), as the tracepoint prints them. */
+static const char *reset_kind_name(__u64 kind)
+{
+	static const char *const names[] = { "function", "hot", "flr", "d3hot" };
+
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
 static const char *irq_index(__u64 i)
 {
 	return i < 5 ? irq_index_names[i] : "?";
@@ -236,7 +244,7 @@ static void detail_json(const struct vft_event *e, char *buf, size_t len)
 		snprintf(buf, len, "\"cmd\":%llu,\"nr\":%llu", e->a, e->a & 0xff);
 		break;
 	case VFT_RESET:
-		snprintf(buf, len, "\"kind\":\"%s\"", e->a ? "hot" : "function");
+		snprintf(buf, len, "\"kind\":\"%s\"", reset_kind_name(e->a));
 		break;
 	case VFT_SET_IRQS:
 		snprintf(buf, len, "\"index\":\"%s\",\"start\":%llu,\"count\":%llu,\"flags\":%llu",
@@ -289,7 +297,7 @@ static void detail_text(const struct vft_event *e, char *buf, size_t len)
 		snprintf(buf, len, "nr %llu", e->a & 0xff);
 		break;
 	case VFT_RESET:
-		snprintf(buf, len, "%s", e->a ? "hot" : "function");
+		snprintf(buf, len, "%s", reset_kind_name(e->a));
 		break;
 	case VFT_SET_IRQS:
 		snprintf(buf, len, "%s %llu+%llu f=%#llx", irq_index(e->a), e->b, e->c, e->d);

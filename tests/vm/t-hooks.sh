@@ -158,4 +158,28 @@ sleep 1
 i=0
 while ! rmmod vfio_pci_bpf 2>/dev/null && [ $i -lt 20 ]; do sleep 0.5; i=$((i + 1)); done
 check "rmmod once the policies are gone" sh -c "! grep -q '^vfio_pci_bpf ' /proc/modules"
+
+# --- an unpatched vfio_pci_core: tracing only, policies refused ------------
+# Without the kernel-copy entry points (docs/upstream/) a policy could be
+# raced around, so the module must refuse it rather than half enforce it.
+check "patched core unloaded" sh -c 'rmmod vfio_pci && rmmod vfio_pci_core'
+check "modules load on Debian's stock core" env VFIO_CORE=stock sh -c ". '$TOP/tests/vm/lib.sh'; load_modules"
+check "stock core: sysfs says so" grep -qx stock /sys/bus/pci/drivers/vfio-pci-bpf/core
+check "edu0 bound to vfio-pci-bpf on the stock core" bind "$EDU0" vfio-pci-bpf
+if attach "$EDU0" stock 2>"$OUT/attach.err"; then
+	fail "stock core: a policy must be refused"
+	detach stock
+else
+	check "stock core: attaching a policy fails with EOPNOTSUPP" \
+		grep -q 'Operation not supported' "$OUT/attach.err"
+fi
+check "stock core: ... and the kernel log says why" \
+	sh -c "dmesg | grep -q 'policy refused: vfio_pci_core lacks the kernel-copy entry points'"
+client "stock/edu0" "$EDU0" info config bar >/dev/null
+check "stock core: the device works as under vfio-pci" \
+	sh -c "grep -q '^PASS' '$OUT/stock/edu0.txt' && ! grep -q '^FAIL' '$OUT/stock/edu0.txt'"
+echo 1 >/sys/module/vfio_pci_bpf/parameters/require_policy
+out=$(op "$EDU0" region-flags)
+check "stock core: require_policy still fails closed ($out)" sh -c "echo '$out' | grep -q 'Operation not permitted'"
+echo 0 >/sys/module/vfio_pci_bpf/parameters/require_policy
 ! grep -q '^FAIL' "$RESULTS"
