@@ -49,6 +49,7 @@ remove() { sh -c "$(remove_cmd "$1")" || fail "policy remove -d $1 failed: $(tai
 check "modules load" load_modules
 check "edu0 bound to vfio-pci-bpf" bind "$EDU0" vfio-pci-bpf
 check "edu1 bound to vfio-pci-bpf" bind "$EDU1" vfio-pci-bpf
+note "vfio_pci_core: $(cat /sys/bus/pci/drivers/vfio-pci-bpf/core 2>/dev/null || echo unknown)"
 
 # BAR0 writes at edu's liveness register (0x4) denied; mmap not mentioned.
 policy deny-live "$EDU0" "bars:" "  - { bar: 0, offset: 0x4, size: 4, deny: write }"
