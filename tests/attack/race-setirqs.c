@@ -33,7 +33,7 @@ static struct env {
 } env = {
 	.index = VFIO_PCI_MSIX_IRQ_INDEX,
 	.cap = 1,
-	.calls = 20000,
+	.calls = 10000,
 };
 
 struct irq_buf {
@@ -182,7 +182,7 @@ static int attack(struct race_dev *d)
 }
 
 static const struct argp_option options[] = {
-	{ "calls", 'n', "N", 0, "racing SET_IRQS calls (default 20000)", 0 },
+	{ "calls", 'n', "N", 0, "racing SET_IRQS calls (default 10000)", 0 },
 	{ "cap", 'c', "N", 0, "vectors the policy allows (default 1)", 0 },
 	{ "msi", 'M', NULL, 0, "race MSI instead of MSI-X", 0 },
 	{ "verbose", 'v', NULL, 0, "verbose debug output", 0 },

@@ -76,7 +76,7 @@ check "policy applied to edu0 and the VF" sh -c \
 
 race cfgwrite 60 "$A/race-cfgwrite" -n 100000 "$EDU0"
 race cfgread 60 "$A/race-cfgread" -d 0x2c -s 0x00 -V 0x5a5a5a5a -n 20000 "$EDU0"
-race setirqs 60 "$A/race-setirqs" -c 1 -n 20000 "$VF"
+race setirqs 60 "$A/race-setirqs" -c 1 -n 10000 "$VF"
 
 # The trace race last: on a kernel whose trace loop walks the racing count
 # the call is cut after 6 s; the walk also asks pci_irq_vector() about
