@@ -197,7 +197,8 @@ $(BUILD)/exporter-unit: tests/host/exporter_unit.c loader/vfio_exporter.c includ
 		loader/counters.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 # Attack programs of the adversarial groups: one tests/attack/NAME.c each,
-# a hostile VFIO user (threads, odd buffers, races), no shared code.
+# a hostile VFIO user (threads, odd buffers, races); path.h and race.h
+# hold the set-up each family shares.
 ATTACKS := $(patsubst tests/attack/%.c,$(BUILD)/attack/%,$(wildcard tests/attack/*.c))
 attack-tools: $(ATTACKS)
 

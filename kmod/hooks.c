@@ -40,7 +40,12 @@ DEFINE_STATIC_KEY_FALSE(vfio_pci_bpf_hooks_key);
 struct vfio_pci_bpf_policy {
 	struct list_head node;
 	u32 sbdf;
-	u32 link_id;		/* of the bpf_link, 0 for a link-less attach */
+	/*
+	 * The link, NULL for a link-less attach.  Its id is only assigned
+	 * after .reg returns (bpf_link_settle), so it is read when shown;
+	 * the link outlives the policy, as .unreg runs before it is freed.
+	 */
+	struct bpf_link *link;
 	const struct vfio_pci_bpf_ops *ops;
 };
 
@@ -93,10 +98,9 @@ void vfio_pci_bpf_hooks_del_device(struct vfio_pci_bpf_device *vbdev)
 {
 	mutex_lock(&vfio_pci_bpf_devices_lock);
 	list_del(&vbdev->node);
+	/* The core unregistered the device first: no hooked call is left. */
 	RCU_INIT_POINTER(vbdev->ops, NULL);
 	mutex_unlock(&vfio_pci_bpf_devices_lock);
-	/* The core unregistered the device: no operation is in flight. */
-	synchronize_rcu();
 }
 
 bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev)
@@ -119,7 +123,8 @@ ssize_t vfio_pci_bpf_policies_show(char *buf)
 		s = p->sbdf;
 		n += sysfs_emit_at(buf, n, "%04x:%02x:%02x.%u link=%u state=%s\n",
 				   s >> 16, (s >> 8) & 0xff, PCI_SLOT(s & 0xff),
-				   PCI_FUNC(s & 0xff), p->link_id,
+				   PCI_FUNC(s & 0xff),
+				   p->link ? READ_ONCE(p->link->id) : 0,
 				   vfio_pci_bpf_find(s) ? "bound" : "unbound");
 	}
 	mutex_unlock(&vfio_pci_bpf_devices_lock);
@@ -345,7 +350,7 @@ static int vfio_pci_bpf_ops_reg(void *kdata, struct bpf_link *link)
 	if (!p)
 		return -ENOMEM;
 	p->sbdf = ops->sbdf;
-	p->link_id = link ? link->id : 0;
+	p->link = link;
 	p->ops = ops;
 
 	mutex_lock(&vfio_pci_bpf_devices_lock);

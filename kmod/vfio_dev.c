@@ -467,10 +467,7 @@ static ssize_t vfio_pci_bpf_read(struct vfio_device *vdev, char __user *buf,
 	return vfio_pci_bpf_rw_slow(vdev, buf, count, ppos, false);
 }
 
-/*
- * The buffer is the caller's: it is only written to while a policy
- * rewrites a config write, and restored before returning.
- */
+/* The caller's buffer is only read: under a policy, once per piece. */
 static ssize_t vfio_pci_bpf_write(struct vfio_device *vdev,
 				  const char __user *buf, size_t count,
 				  loff_t *ppos)
@@ -857,6 +854,35 @@ out_unlock:
 	return ret;
 }
 
+static const struct vfio_device_ops vfio_pci_bpf_dev_ops;
+
+/*
+ * A hot reset resets every device of the reset domain (the vfio dev_set):
+ * the policy of each one of ours in it has a say, not only the caller's.
+ * A device of another vfio driver in the same domain is not ours to ask:
+ * docs/hooks.md says to assign whole reset domains to vfio-pci-bpf.
+ */
+static bool vfio_pci_bpf_hot_reset_allowed(struct vfio_pci_bpf_device *vbdev)
+{
+	struct vfio_device_set *set = vbdev->core_device.vdev.dev_set;
+	struct vfio_device *cur;
+	bool ok = true;
+
+	mutex_lock(&set->lock);
+	list_for_each_entry(cur, &set->device_list, dev_set_list) {
+		struct vfio_pci_bpf_device *o = to_vbdev(cur);
+
+		if (cur->ops != &vfio_pci_bpf_dev_ops || !vfio_pci_bpf_policed(o))
+			continue;
+		if (vfio_pci_bpf_may_reset(o, VFIO_BPF_RESET_HOT)) {
+			ok = false;
+			break;
+		}
+	}
+	mutex_unlock(&set->lock);
+	return ok;
+}
+
 static noinline long vfio_pci_bpf_reset(struct vfio_pci_bpf_device *vbdev,
 			       unsigned int cmd, unsigned long arg)
 {
@@ -864,7 +890,11 @@ static noinline long vfio_pci_bpf_reset(struct vfio_pci_bpf_device *vbdev,
 					      VFIO_BPF_RESET_HOT;
 	long ret;
 
-	if (vfio_pci_bpf_policed(vbdev)) {
+	if (kind == VFIO_BPF_RESET_HOT && !vfio_pci_bpf_hot_reset_allowed(vbdev)) {
+		ret = -EPERM;
+		goto out_trace;
+	}
+	if (kind == VFIO_BPF_RESET_FUNCTION && vfio_pci_bpf_policed(vbdev)) {
 		struct vfio_bpf_dev ctx = {
 			.sbdf = vbdev->sbdf,
 			.pid = current->tgid,

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Cost per access, side by side in one guest run: stock vfio-pci, stock
-# vfio-pci under bpftrace kprobes (what a user would reach for today), then
+# vfio-pci under bpftrace kprobes (what a user would reach for today),
+# stock vfio-pci on the patched core (docs/upstream/), then
 # vfio-pci-bpf with nothing attached, with an allow-all policy attached,
 # with its tracepoints enabled into the ftrace buffer, and with tp_btf
 # programs counting every event.  Run with VM_ICOUNT=1 (make bench does):
@@ -11,7 +12,9 @@
 
 . "$(dirname "$0")/lib.sh"
 
-load_modules || { echo "bench: cannot load modules" >&2; exit 1; }
+# Stock vfio-pci first on Debian's own vfio_pci_core, the zero-overhead
+# limit; everything after on the patched core vfio-pci-bpf enforces with.
+VFIO_CORE=stock load_modules || { echo "bench: cannot load modules" >&2; exit 1; }
 runs=${BENCH_RUNS:-7}
 T=/sys/kernel/tracing
 
@@ -37,6 +40,11 @@ measure() {	# measure CONFIG-NAME
 	sleep 1
 	measure kprobe-bpftrace
 	kill -INT $bt; wait $bt
+	# The same vfio-pci on the core with the kernel-copy entry points.
+	unbind "$EDU0"
+	rmmod vfio_pci_bpf vfio_pci vfio_pci_core || exit 1
+	load_modules || { echo "bench: cannot load the patched core" >&2; exit 1; }
+	bind "$EDU0" vfio-pci && measure vfio-pci-patched
 	bind "$EDU0" vfio-pci-bpf && measure bpf-idle
 	attach "$EDU0" bench && measure bpf-policy
 	detach bench
@@ -55,7 +63,7 @@ measure() {	# measure CONFIG-NAME
 # The median of the runs per configuration and path, and its ratio to
 # vfio-pci.  Config reads keep about +-2 % of noise even under -icount
 # (asynchronous runtime-PM work after each access), BAR reads < 0.1 %.
-awk -v configs="vfio-pci kprobe-bpftrace bpf-idle bpf-policy bpf-tracefs bpf-tp_btf" '
+awk -v configs="vfio-pci kprobe-bpftrace vfio-pci-patched bpf-idle bpf-policy bpf-tracefs bpf-tp_btf" '
 { v[$1 " " $2] = v[$1 " " $2] " " $3; paths[$2] = 1 }
 function median(s,   a, n, i, j, t) {
 	n = split(s, a, " ")
