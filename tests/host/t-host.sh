@@ -101,6 +101,11 @@ if [ -x build/test-policy ]; then
 else
 	fail "unit tests: build/test-policy not built (make unit-tests)"
 fi
+if [ -x build/test-pins ]; then
+	build/test-pins | sed -n 's/^\(PASS\|FAIL\): /\1: pin tree: /p' | tee -a "$r"
+else
+	fail "unit tests: build/test-pins not built (make unit-tests)"
+fi
 
 # --- the tools' command lines ---------------------------------------------------
 
