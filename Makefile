@@ -68,7 +68,7 @@ deps:
 
 # `make check` on a machine that never ran `make deps` runs it first.
 DEPS_STAMP := $(KCACHE)/.unpacked
-DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe \
+DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe patch \
 	      curl jq prometheus promtool
 DEPS_FILES := /usr/include/microhttpd.h
 deps-if-needed:
@@ -88,8 +88,29 @@ kmod:
 	$(call msg,KMOD,"vfio_pci_bpf.ko (KDIR=$(KDIR))")
 	$(Q)$(MAKE) -C kmod KDIR=$(KDIR) $(if $(filter 1,$(V)),,-s)
 
-guest-kmod:
+guest-kmod: core
 	$(Q)$(SUBMAKE) kmod KDIR=$(GUEST_KDIR)
+
+# vfio-pci-core of the guest kernel with our patch series (docs/upstream/,
+# the cover letter excepted) applied to Debian's unmodified source: the
+# kernel-copy entry points vfio_pci_bpf.ko enforces policies through.
+CORE_DIR     := $(BUILD)/core
+CORE_TREE    := $(CORE_DIR)/tree
+CORE_PATCHES := $(sort $(filter-out %/0000-cover-letter.patch,$(wildcard docs/upstream/*.patch)))
+CORE_KO      := $(CORE_TREE)/drivers/vfio/pci/vfio-pci-core.ko
+core: $(CORE_KO)
+
+$(CORE_KO): $(CORE_PATCHES) kmod/core/Kbuild $(DEPS_STAMP)
+	$(call msg,PATCH,"vfio-pci-core: $(notdir $(CORE_PATCHES))")
+	$(Q)rm -rf $(CORE_TREE)
+	$(Q)mkdir -p $(CORE_TREE)/drivers/vfio/pci $(CORE_TREE)/include/linux
+	$(Q)cp $(KCACHE)/src/drivers/vfio/pci/*.[ch] $(CORE_TREE)/drivers/vfio/pci/
+	$(Q)cp $(KCACHE)/src/include/linux/vfio_pci_core.h $(CORE_TREE)/include/linux/
+	$(Q)for p in $(CORE_PATCHES); do \
+		patch -d $(CORE_TREE) -p1 -s --no-backup-if-mismatch <$$p || exit 1; done
+	$(Q)cp kmod/core/Kbuild $(CORE_TREE)/drivers/vfio/pci/Kbuild
+	$(call msg,KMOD,$@)
+	$(Q)$(MAKE) -C $(GUEST_KDIR) M=$(CORE_TREE)/drivers/vfio/pci modules $(if $(filter 1,$(V)),,-s)
 
 client: $(BUILD)/vfio-client $(BUILD)/vfio-mig
 
@@ -240,5 +261,5 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench vm-shell clean

@@ -156,23 +156,42 @@ int BPF_PROG(vfp_bar_access, struct vfio_bpf_access *a)
 	return VFIO_BPF_ALLOW;
 }
 
+/*
+ * A BAR is trapped (never mapped) when the policy says so, and whenever a
+ * rule denies any access to it: through a mapping nothing could be denied.
+ */
 SEC("struct_ops/mmap")
 int BPF_PROG(vfp_mmap, struct vfio_bpf_mmap *m)
 {
-	if (m->region < 6 && (policy.trap_bars & (1u << m->region)))
+	__u32 n = policy.n_bar;
+
+	if (m->region >= 6)
+		return VFIO_BPF_ALLOW;
+	if (policy.trap_bars & (1u << m->region))
 		return VFIO_BPF_DENY;
+	for (__u32 i = 0; i < VFP_MAX_BAR_RULES; i++) {
+		if (i >= n)
+			break;
+		if (policy.bar[i].bar == m->region && policy.bar[i].actions)
+			return VFIO_BPF_DENY;
+	}
 	return VFIO_BPF_ALLOW;
 }
 
+/*
+ * A cap counts the vectors the request would leave enabled (nvec, from
+ * the module's copy of the request), so neither count 0 with a large
+ * start nor a racing rewrite of the user's buffer gets past it.
+ */
 SEC("struct_ops/set_irqs")
 int BPF_PROG(vfp_set_irqs, struct vfio_bpf_irq *i)
 {
 	__u32 max;
 
-	if (i->index >= 5 || !i->count)
-		return VFIO_BPF_ALLOW;	/* teardown is always allowed */
+	if (i->index >= 5 || !i->nvec)
+		return VFIO_BPF_ALLOW;	/* teardown, loopback, mask */
 	max = policy.max_vectors[i->index];
-	if (max != VFP_NO_LIMIT && (__u64)i->start + i->count > max) {
+	if (max != VFP_NO_LIMIT && i->nvec > max) {
 		__sync_fetch_and_add(&denied, 1);
 		return VFIO_BPF_DENY;
 	}

@@ -32,12 +32,17 @@ enum vfio_bpf_verdict {
 /* Reset kinds of the reset hook and tracepoint. */
 #define VFIO_BPF_RESET_FUNCTION	0	/* VFIO_DEVICE_RESET */
 #define VFIO_BPF_RESET_HOT	1	/* VFIO_DEVICE_PCI_HOT_RESET */
+#define VFIO_BPF_RESET_FLR	2	/* config write: PCIe DevCtl or AF FLR bit */
+#define VFIO_BPF_RESET_PM	3	/* to D3hot: PM control, low-power entry */
 
 /*
  * A config-space or BAR access.  Config accesses reach the hook split into
  * naturally aligned pieces of at most 4 bytes, so no larger read or write
- * slips past a per-register policy; BAR accesses arrive as the user made
- * them.  Only @value may be written by the program.
+ * slips past a per-register policy; BAR writes likewise in pieces of at
+ * most 8 bytes, BAR reads as the user made them.  @value is the module's
+ * own copy of the data (what the device gets or what the user will see);
+ * it is 0 for reads of a BAR and writes of the VGA region, which are
+ * judged by where they go.  Only @value may be written by the program.
  */
 struct vfio_bpf_access {
 	__u32 sbdf;		/* domain << 16 | bus << 8 | devfn */
@@ -56,14 +61,20 @@ struct vfio_bpf_mmap {
 	__u64 length;
 };
 
-/* VFIO_DEVICE_SET_IRQS, before the core sees it. */
+/*
+ * VFIO_DEVICE_SET_IRQS, the copy the core checked and will carry out.
+ * @nvec is what a cap on vectors should count: the vectors the device
+ * will have enabled for the request, start + count for an eventfd
+ * trigger (count 0 included: the core enables @start vectors then), 0
+ * for a teardown, a loopback trigger or a mask.
+ */
 struct vfio_bpf_irq {
 	__u32 sbdf;
 	__u32 index;		/* VFIO_PCI_{INTX,MSI,MSIX,ERR,REQ}_IRQ_INDEX */
 	__u32 start;
 	__u32 count;
 	__u32 flags;		/* VFIO_IRQ_SET_DATA_* | VFIO_IRQ_SET_ACTION_* */
-	__u32 pad;
+	__u32 nvec;
 };
 
 /* Open of the device by a VFIO user, and reset. */

@@ -20,14 +20,35 @@
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
 
+#include "compat.h"
 #include "hooks.h"
 
 DEFINE_STATIC_KEY_FALSE(vfio_pci_bpf_hooks_key);
 
-/* Devices bound to us, to find one by sbdf when a policy attaches. */
+/*
+ * Devices bound to us, and the policies attached, each by sbdf.  A policy
+ * belongs to the device's address, not to one binding of it: it stays
+ * attached while the device is unbound (or its VF is removed) and is in
+ * force again when a device binds there, before the device is registered
+ * with vfio, so before anyone can open it.  Both lists are short (one
+ * entry per assigned device) and only walked on slow paths.
+ */
+struct vfio_pci_bpf_policy {
+	struct list_head node;
+	u32 sbdf;
+	u32 link_id;		/* of the bpf_link, 0 for a link-less attach */
+	const struct vfio_pci_bpf_ops *ops;
+};
+
 static LIST_HEAD(vfio_pci_bpf_devices);
+static LIST_HEAD(vfio_pci_bpf_policies);
 static DEFINE_MUTEX(vfio_pci_bpf_devices_lock);
+
+bool vfio_pci_bpf_require_policy;
 
 static struct vfio_pci_bpf_device *vfio_pci_bpf_find(u32 sbdf)
 {
@@ -40,31 +61,42 @@ static struct vfio_pci_bpf_device *vfio_pci_bpf_find(u32 sbdf)
 	return NULL;
 }
 
+static struct vfio_pci_bpf_policy *vfio_pci_bpf_find_policy(u32 sbdf)
+{
+	struct vfio_pci_bpf_policy *p;
+
+	lockdep_assert_held(&vfio_pci_bpf_devices_lock);
+	list_for_each_entry(p, &vfio_pci_bpf_policies, node)
+		if (p->sbdf == sbdf)
+			return p;
+	return NULL;
+}
+
 void vfio_pci_bpf_hooks_add_device(struct vfio_pci_bpf_device *vbdev)
 {
+	struct vfio_pci_bpf_policy *p;
+
 	vbdev->sbdf = vfio_pci_bpf_sbdf_of(vfio_pci_bpf_to_pdev(vbdev));
 	mutex_lock(&vfio_pci_bpf_devices_lock);
 	list_add_tail(&vbdev->node, &vfio_pci_bpf_devices);
+	/* Nobody can reach the device yet: no RCU reader to wait for. */
+	p = vfio_pci_bpf_find_policy(vbdev->sbdf);
+	RCU_INIT_POINTER(vbdev->ops, p ? p->ops : NULL);
 	mutex_unlock(&vfio_pci_bpf_devices_lock);
 }
 
 /*
- * The device leaves (unbind, rmmod): drop its policy.  The link stays
- * until user space closes it; its unreg then finds nothing to undo.
+ * The device leaves (unbind, VF removal, rmmod).  Its policy stays
+ * attached to the address for the next device to bind there.
  */
 void vfio_pci_bpf_hooks_del_device(struct vfio_pci_bpf_device *vbdev)
 {
-	bool had_ops;
-
 	mutex_lock(&vfio_pci_bpf_devices_lock);
 	list_del(&vbdev->node);
-	had_ops = rcu_access_pointer(vbdev->ops);
 	RCU_INIT_POINTER(vbdev->ops, NULL);
 	mutex_unlock(&vfio_pci_bpf_devices_lock);
-	if (had_ops) {
-		synchronize_rcu();
-		static_branch_dec(&vfio_pci_bpf_hooks_key);
-	}
+	/* The core unregistered the device: no operation is in flight. */
+	synchronize_rcu();
 }
 
 bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev)
@@ -73,8 +105,77 @@ bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev)
 }
 
 /*
- * Call one hook.  A hook left NULL allows; a verdict the hook does not
- * define denies, so a buggy program fails closed.
+ * What the module has attached, for tools to compare their pins with:
+ * one line per policy, "<bdf> link=<id> state=<bound|unbound>".
+ */
+ssize_t vfio_pci_bpf_policies_show(char *buf)
+{
+	struct vfio_pci_bpf_policy *p;
+	ssize_t n = 0;
+	u32 s;
+
+	mutex_lock(&vfio_pci_bpf_devices_lock);
+	list_for_each_entry(p, &vfio_pci_bpf_policies, node) {
+		s = p->sbdf;
+		n += sysfs_emit_at(buf, n, "%04x:%02x:%02x.%u link=%u state=%s\n",
+				   s >> 16, (s >> 8) & 0xff, PCI_SLOT(s & 0xff),
+				   PCI_FUNC(s & 0xff), p->link_id,
+				   vfio_pci_bpf_find(s) ? "bound" : "unbound");
+	}
+	mutex_unlock(&vfio_pci_bpf_devices_lock);
+	return n;
+}
+
+/* Every device bound now: a change of require_policy applies to all. */
+static void vfio_pci_bpf_revoke_all(void)
+{
+	struct vfio_pci_bpf_device *vbdev;
+
+	lockdep_assert_held(&vfio_pci_bpf_devices_lock);
+	list_for_each_entry(vbdev, &vfio_pci_bpf_devices, node)
+		vfio_pci_bpf_revoke(vbdev);
+}
+
+/*
+ * require_policy can be set at run time: every device without a policy
+ * then denies every hooked operation, and loses its mappings at once.
+ */
+static int vfio_pci_bpf_set_require_policy(const char *val,
+					   const struct kernel_param *kp)
+{
+	bool on;
+	int err;
+
+	err = kstrtobool(val, &on);
+	if (err)
+		return err;
+	mutex_lock(&vfio_pci_bpf_devices_lock);
+	if (on != vfio_pci_bpf_require_policy) {
+		if (on)
+			static_branch_inc(&vfio_pci_bpf_hooks_key);
+		WRITE_ONCE(vfio_pci_bpf_require_policy, on);
+		if (on)
+			vfio_pci_bpf_revoke_all();
+		else
+			static_branch_dec(&vfio_pci_bpf_hooks_key);
+	}
+	mutex_unlock(&vfio_pci_bpf_devices_lock);
+	return 0;
+}
+
+static const struct kernel_param_ops vfio_pci_bpf_require_policy_ops = {
+	.set = vfio_pci_bpf_set_require_policy,
+	.get = param_get_bool,
+};
+module_param_cb(require_policy, &vfio_pci_bpf_require_policy_ops,
+		&vfio_pci_bpf_require_policy, 0644);
+MODULE_PARM_DESC(require_policy,
+		 "Fail closed: a device without a BPF policy denies every hooked operation, open included (default: off)");
+
+/*
+ * Call one hook.  Without a policy, require_policy denies and otherwise
+ * the operation goes on; a hook left NULL allows; a verdict the hook does
+ * not define denies, so a buggy program fails closed.
  */
 #define VFIO_PCI_BPF_CALL(vbdev, hook, ctx, rewrite_ok)			\
 ({									\
@@ -83,7 +184,10 @@ bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev)
 									\
 	rcu_read_lock();						\
 	ops__ = rcu_dereference((vbdev)->ops);				\
-	if (ops__ && ops__->hook)					\
+	if (!ops__)							\
+		v__ = READ_ONCE(vfio_pci_bpf_require_policy) ?		\
+		      VFIO_BPF_DENY : VFIO_BPF_ALLOW;			\
+	else if (ops__->hook)						\
 		v__ = ops__->hook(ctx);					\
 	rcu_read_unlock();						\
 	if (v__ != VFIO_BPF_ALLOW &&					\
@@ -140,7 +244,8 @@ int vfio_pci_bpf_hook_open(struct vfio_pci_bpf_device *vbdev,
 	if (ops && ops->open)
 		v = ops->open(ctx);
 	else
-		v = vfio_pci_bpf_require_policy ? VFIO_BPF_DENY : VFIO_BPF_ALLOW;
+		v = READ_ONCE(vfio_pci_bpf_require_policy) ? VFIO_BPF_DENY :
+							     VFIO_BPF_ALLOW;
 	rcu_read_unlock();
 	return v == VFIO_BPF_ALLOW ? VFIO_BPF_ALLOW : VFIO_BPF_DENY;
 }
@@ -219,11 +324,29 @@ static void vfio_pci_bpf_no_device(u32 sbdf)
 		PCI_FUNC(sbdf & 0xff));
 }
 
+/*
+ * Attach a policy to the device bound at its sbdf.  It needs a device
+ * there now (so a typo fails), then belongs to the address until the link
+ * goes.  On a vfio_pci_core without the kernel-copy entry points the
+ * policy could be raced around: refuse it.
+ */
 static int vfio_pci_bpf_ops_reg(void *kdata, struct bpf_link *link)
 {
 	struct vfio_pci_bpf_ops *ops = kdata;
 	struct vfio_pci_bpf_device *vbdev;
+	struct vfio_pci_bpf_policy *p;
 	int err = 0;
+
+	if (!vfio_pci_bpf_core_patched()) {
+		pr_info("policy refused: vfio_pci_core lacks the kernel-copy entry points, so it could be bypassed; load the patched vfio-pci-core (docs/upstream/)\n");
+		return -EOPNOTSUPP;
+	}
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	p->sbdf = ops->sbdf;
+	p->link_id = link ? link->id : 0;
+	p->ops = ops;
 
 	mutex_lock(&vfio_pci_bpf_devices_lock);
 	vbdev = vfio_pci_bpf_find(ops->sbdf);
@@ -231,15 +354,19 @@ static int vfio_pci_bpf_ops_reg(void *kdata, struct bpf_link *link)
 		err = -ENODEV;
 		goto out_unlock;
 	}
-	if (rcu_access_pointer(vbdev->ops)) {
+	if (vfio_pci_bpf_find_policy(ops->sbdf)) {
 		/* Replacing is a link update, not a second policy. */
 		err = -EBUSY;
 		goto out_unlock;
 	}
+	list_add_tail(&p->node, &vfio_pci_bpf_policies);
 	static_branch_inc(&vfio_pci_bpf_hooks_key);
 	rcu_assign_pointer(vbdev->ops, ops);
+	vfio_pci_bpf_revoke(vbdev);
 out_unlock:
 	mutex_unlock(&vfio_pci_bpf_devices_lock);
+	if (err)
+		kfree(p);
 	if (err == -ENODEV)
 		vfio_pci_bpf_no_device(ops->sbdf);
 	return err;
@@ -249,20 +376,26 @@ static void vfio_pci_bpf_ops_unreg(void *kdata, struct bpf_link *link)
 {
 	struct vfio_pci_bpf_ops *ops = kdata;
 	struct vfio_pci_bpf_device *vbdev;
-	bool cleared = false;
+	struct vfio_pci_bpf_policy *p;
 
 	mutex_lock(&vfio_pci_bpf_devices_lock);
-	vbdev = vfio_pci_bpf_find(ops->sbdf);
-	if (vbdev && rcu_access_pointer(vbdev->ops) == ops) {
-		RCU_INIT_POINTER(vbdev->ops, NULL);
-		cleared = true;
+	p = vfio_pci_bpf_find_policy(ops->sbdf);
+	if (!p || p->ops != ops) {
+		mutex_unlock(&vfio_pci_bpf_devices_lock);
+		return;
 	}
-	mutex_unlock(&vfio_pci_bpf_devices_lock);
-	if (cleared) {
+	list_del(&p->node);
+	vbdev = vfio_pci_bpf_find(ops->sbdf);
+	if (vbdev) {
+		RCU_INIT_POINTER(vbdev->ops, NULL);
 		/* No caller may still run the old programs once we return. */
 		synchronize_rcu();
-		static_branch_dec(&vfio_pci_bpf_hooks_key);
+		/* Fail closed stays closed: the mappings go with the policy. */
+		vfio_pci_bpf_revoke(vbdev);
 	}
+	static_branch_dec(&vfio_pci_bpf_hooks_key);
+	mutex_unlock(&vfio_pci_bpf_devices_lock);
+	kfree(p);
 }
 
 static int vfio_pci_bpf_ops_update(void *kdata, void *old_kdata,
@@ -270,22 +403,27 @@ static int vfio_pci_bpf_ops_update(void *kdata, void *old_kdata,
 {
 	struct vfio_pci_bpf_ops *ops = kdata, *old = old_kdata;
 	struct vfio_pci_bpf_device *vbdev;
+	struct vfio_pci_bpf_policy *p;
 	int err = 0;
 
 	if (ops->sbdf != old->sbdf)
 		return -EINVAL;
 
 	mutex_lock(&vfio_pci_bpf_devices_lock);
-	vbdev = vfio_pci_bpf_find(ops->sbdf);
-	if (!vbdev || rcu_access_pointer(vbdev->ops) != old) {
+	p = vfio_pci_bpf_find_policy(ops->sbdf);
+	if (!p || p->ops != old) {
 		err = -ENOENT;
 		goto out_unlock;
 	}
-	rcu_assign_pointer(vbdev->ops, ops);
+	p->ops = ops;
+	vbdev = vfio_pci_bpf_find(ops->sbdf);
+	if (vbdev) {
+		rcu_assign_pointer(vbdev->ops, ops);
+		synchronize_rcu();
+		vfio_pci_bpf_revoke(vbdev);
+	}
 out_unlock:
 	mutex_unlock(&vfio_pci_bpf_devices_lock);
-	if (!err)
-		synchronize_rcu();
 	return err;
 }
 

@@ -8,7 +8,10 @@
 #include "vfio_bpf_hooks.h"
 #include "vfio_pci_bpf.h"
 
-/* On while any device has a policy attached: the hot paths test only this. */
+/*
+ * On while any policy is attached or require_policy is set: the hot paths
+ * test only this.
+ */
 DECLARE_STATIC_KEY_FALSE(vfio_pci_bpf_hooks_key);
 
 extern bool vfio_pci_bpf_require_policy;
@@ -18,10 +21,24 @@ static inline bool vfio_pci_bpf_hooks_on(void)
 	return static_branch_unlikely(&vfio_pci_bpf_hooks_key);
 }
 
+bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev);
+
+/*
+ * Does this device's every hooked operation go through its hooks?  Yes
+ * with a policy attached, and with require_policy set, where a device
+ * without one is denied everything.  Only asked on slow paths.
+ */
+static inline bool vfio_pci_bpf_policed(struct vfio_pci_bpf_device *vbdev)
+{
+	return vfio_pci_bpf_hooks_on() &&
+	       (READ_ONCE(vfio_pci_bpf_require_policy) ||
+		vfio_pci_bpf_has_policy(vbdev));
+}
+
 int vfio_pci_bpf_hooks_register(void);
 void vfio_pci_bpf_hooks_add_device(struct vfio_pci_bpf_device *vbdev);
 void vfio_pci_bpf_hooks_del_device(struct vfio_pci_bpf_device *vbdev);
-bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev);
+ssize_t vfio_pci_bpf_policies_show(char *buf);
 
 int vfio_pci_bpf_hook_config_read(struct vfio_pci_bpf_device *vbdev,
 				  struct vfio_bpf_access *ctx);
@@ -39,5 +56,8 @@ int vfio_pci_bpf_hook_open(struct vfio_pci_bpf_device *vbdev,
 			   struct vfio_bpf_dev *ctx);
 int vfio_pci_bpf_hook_mig_transition(struct vfio_pci_bpf_device *vbdev,
 				     struct vfio_bpf_mig *ctx);
+
+/* In vfio_dev.c: take back what a new policy no longer allows. */
+void vfio_pci_bpf_revoke(struct vfio_pci_bpf_device *vbdev);
 
 #endif /* _VFIO_PCI_BPF_HOOKS_H_ */

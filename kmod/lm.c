@@ -71,7 +71,7 @@ static int vfio_pci_bpf_lm_policy(struct vfio_pci_bpf_device *vbdev, u32 from,
 		.to = to,
 	};
 
-	if (!vfio_pci_bpf_hooks_on() || !vfio_pci_bpf_has_policy(vbdev))
+	if (!vfio_pci_bpf_policed(vbdev))
 		return 0;
 	return vfio_pci_bpf_hook_mig_transition(vbdev, &ctx) != VFIO_BPF_ALLOW;
 }
@@ -410,7 +410,8 @@ static int vfio_pci_bpf_lm_load(struct vfio_pci_bpf_device *vbdev)
 		goto out_unlock;
 	err = p->load(vbdev, migf->buf + sizeof(*hdr), p->state_size);
 	vfio_pci_bpf_lm_unlock_device(vbdev);
-	if (err && err != -EINVAL)
+	/* Refused images (bad, or denied by the policy) left it untouched. */
+	if (err && err != -EINVAL && err != -EPERM)
 		vbdev->lm.state = VFIO_DEVICE_STATE_ERROR;
 out_unlock:
 	mutex_unlock(&migf->lock);

@@ -18,6 +18,7 @@
 #include <linux/vfio_pci_core.h>
 
 #include "lm.h"
+#include "hooks.h"
 #include "vfio_pci_bpf.h"
 
 #define EDU_REG_IDENT		0x00
@@ -138,6 +139,49 @@ static int vfio_pci_bpf_edu_save(struct vfio_pci_bpf_device *vbdev, void *buf,
 	return 0;
 }
 
+/*
+ * Restoring writes device registers, as a user's BAR writes would: under
+ * a policy each register the load is about to write (with the value it
+ * writes) must pass the BAR rules first, or nothing is written.  Resuming
+ * is not a way around a rule that keeps the user off a register.
+ */
+static int vfio_pci_bpf_edu_may_load(struct vfio_pci_bpf_device *vbdev,
+				     const struct vfio_pci_bpf_edu_state *st,
+				     int n)
+{
+	const struct {
+		u32 reg, size;
+		u64 value;
+	} writes[] = {
+		{ EDU_REG_STATUS, 4, 0 },
+		{ EDU_REG_FACTORIAL, 4, n },
+		{ EDU_REG_STATUS, 4, le32_to_cpu(st->status) },
+		{ EDU_REG_LIVENESS, 4, ~le32_to_cpu(st->liveness) },
+		{ EDU_REG_IRQ_ACK, 4, U32_MAX },
+		{ EDU_REG_IRQ_RAISE, 4, le32_to_cpu(st->irq_status) },
+		{ EDU_REG_DMA_SRC, 8, le64_to_cpu(st->dma_src) },
+		{ EDU_REG_DMA_DST, 8, le64_to_cpu(st->dma_dst) },
+		{ EDU_REG_DMA_COUNT, 8, le64_to_cpu(st->dma_count) },
+	};
+
+	if (!vfio_pci_bpf_policed(vbdev))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(writes); i++) {
+		struct vfio_bpf_access ctx = {
+			.sbdf = vbdev->sbdf,
+			.region = VFIO_PCI_BAR0_REGION_INDEX,
+			.offset = writes[i].reg,
+			.size = writes[i].size,
+			.write = 1,
+			.value = writes[i].value,
+		};
+
+		if (vfio_pci_bpf_hook_bar_access(vbdev, &ctx) != VFIO_BPF_ALLOW)
+			return -EPERM;
+	}
+	return 0;
+}
+
 static int vfio_pci_bpf_edu_load(struct vfio_pci_bpf_device *vbdev,
 				 const void *buf, size_t len)
 {
@@ -155,6 +199,9 @@ static int vfio_pci_bpf_edu_load(struct vfio_pci_bpf_device *vbdev,
 	if (n < 0 || (status & ~EDU_STATUS_IRQFACT) || st->reserved ||
 	    le32_to_cpu(st->ident) != ioread32(bar + EDU_REG_IDENT))
 		return -EINVAL;
+	err = vfio_pci_bpf_edu_may_load(vbdev, st, n);
+	if (err)
+		return err;
 
 	err = vfio_pci_bpf_edu_wait_idle(bar);
 	if (err)

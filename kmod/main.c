@@ -13,6 +13,7 @@
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
+#include "compat.h"
 #include "hooks.h"
 #include "vfio_pci_bpf.h"
 
@@ -22,11 +23,6 @@ static bool enable_sriov;
 module_param(enable_sriov, bool, 0644);
 MODULE_PARM_DESC(enable_sriov,
 		 "Allow creating VFs of a PF bound to vfio-pci-bpf, as vfio-pci's enable_sriov (default: off)");
-
-bool vfio_pci_bpf_require_policy;
-module_param_named(require_policy, vfio_pci_bpf_require_policy, bool, 0644);
-MODULE_PARM_DESC(require_policy,
-		 "Fail closed: a device cannot be opened until a BPF policy with an open hook allows it (default: off)");
 
 static int vfio_pci_bpf_probe(struct pci_dev *pdev,
 			      const struct pci_device_id *id)
@@ -79,6 +75,31 @@ static const struct pci_error_handlers vfio_pci_bpf_err_handlers = {
 	.reset_done	= vfio_pci_bpf_lm_reset_done,
 };
 
+/*
+ * The module's view of enforcement, for tools to report instead of what
+ * their pins suggest: the policies attached, and whether the core has the
+ * kernel-copy entry points policies need.
+ */
+static ssize_t policies_show(struct device_driver *driver, char *buf)
+{
+	return vfio_pci_bpf_policies_show(buf);
+}
+static DRIVER_ATTR_RO(policies);
+
+static ssize_t core_show(struct device_driver *driver, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  vfio_pci_bpf_core_patched() ? "patched" : "stock");
+}
+static DRIVER_ATTR_RO(core);
+
+static struct attribute *vfio_pci_bpf_drv_attrs[] = {
+	&driver_attr_policies.attr,
+	&driver_attr_core.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(vfio_pci_bpf_drv);
+
 /* Match nothing by default: devices bind through driver_override or new_id. */
 static const struct pci_device_id vfio_pci_bpf_table[] = {
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID) },
@@ -93,6 +114,7 @@ static struct pci_driver vfio_pci_bpf_driver = {
 	.remove			= vfio_pci_bpf_remove,
 	.sriov_configure	= vfio_pci_bpf_sriov_configure,
 	.err_handler		= &vfio_pci_bpf_err_handlers,
+	.groups			= vfio_pci_bpf_drv_groups,
 	.driver_managed_dma	= true,
 };
 
@@ -100,19 +122,28 @@ static int __init vfio_pci_bpf_init(void)
 {
 	int err;
 
+	vfio_pci_bpf_core_get();
 	/* The hook type first: a policy may attach as soon as a device binds. */
 	err = vfio_pci_bpf_hooks_register();
 	if (err) {
 		pr_err("cannot register the vfio_pci_bpf_ops struct_ops: %pe\n",
 		       ERR_PTR(err));
-		return err;
+		goto out_put_core;
 	}
-	return pci_register_driver(&vfio_pci_bpf_driver);
+	err = pci_register_driver(&vfio_pci_bpf_driver);
+	if (err)
+		goto out_put_core;
+	return 0;
+
+out_put_core:
+	vfio_pci_bpf_core_put();
+	return err;
 }
 
 static void __exit vfio_pci_bpf_exit(void)
 {
 	pci_unregister_driver(&vfio_pci_bpf_driver);
+	vfio_pci_bpf_core_put();
 }
 
 module_init(vfio_pci_bpf_init);

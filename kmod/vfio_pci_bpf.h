@@ -3,6 +3,8 @@
 #define _VFIO_PCI_BPF_H_
 
 #include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/vfio_pci_core.h>
 
 struct vfio_pci_bpf_ops;
@@ -18,6 +20,16 @@ struct vfio_pci_bpf_device {
 	const struct vfio_pci_bpf_ops __rcu *ops;
 	struct list_head node;		/* on the list policies attach by */
 	u32 sbdf;			/* domain << 16 | bus << 8 | devfn */
+	u8 af_cap;			/* Advanced Features capability, or 0 */
+	/*
+	 * Held for reading by the mmap fault handler around its policy
+	 * check and the core's insertion, for writing by a policy change
+	 * around revoking mappings: no page the new policy traps survives.
+	 */
+	struct rw_semaphore trap_sem;
+	/* The ioeventfds set up through us, re-judged by a policy change. */
+	struct mutex ioeventfd_lock;
+	struct list_head ioeventfds;
 	struct vfio_pci_bpf_lm lm;
 };
 

@@ -62,7 +62,7 @@ pkgs_main="make gcc gcc-12 libc6-dev pkg-config
 	curl jq prometheus
 	kmod busybox-static cpio zstd xz-utils file
 	bpftrace trace-cmd
-	bc bison flex libssl-dev perl"
+	bc bison flex libssl-dev perl patch"
 pkgs_bpo="qemu-system-x86 libbpf-dev bpftool linux-libc-dev"
 
 missing=""

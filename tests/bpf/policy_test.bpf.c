@@ -76,7 +76,7 @@ SEC("struct_ops/set_irqs")
 int BPF_PROG(set_irqs, struct vfio_bpf_irq *i)
 {
 	/* Refuse to arm MSI; tearing it down stays allowed. */
-	return deny_msi && i->index == 1 && i->count ?
+	return deny_msi && i->index == 1 && i->nvec ?
 	       VFIO_BPF_DENY : VFIO_BPF_ALLOW;
 }
 

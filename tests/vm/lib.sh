@@ -55,8 +55,22 @@ bind() {
 	}
 }
 
-# Load the stock VFIO stack and our module (once).
+# vfio-pci-core with the patch series of docs/upstream/ (make core).
+CORE_KO=$BUILD/core/tree/drivers/vfio/pci/vfio-pci-core.ko
+
+# Load the VFIO stack and our module (once).  The core is the patched one
+# (kernel-copy entry points, which policies need) unless VFIO_CORE=stock;
+# Debian's own vfio-pci loads on top of either.
 load_modules() {
+	if ! grep -q '^vfio_pci_core ' /proc/modules; then
+		if [ "${VFIO_CORE:-patched}" = stock ]; then
+			modprobe vfio-pci-core || return 1
+		else
+			modprobe vfio || return 1
+			modprobe irqbypass || return 1
+			insmod "$CORE_KO" || return 1
+		fi
+	fi
 	modprobe vfio-pci || return 1
 	if ! grep -q '^vfio_pci_bpf ' /proc/modules; then
 		insmod "$KMOD" || return 1
