@@ -246,7 +246,8 @@ static enum pin_state pin_state(const char *bdf, __u32 *link_id, struct vfb_dir 
 	if (!kview.known)
 		return PIN_UNCHECKED;
 	k = vfb_kpolicy_find(kview.k, kview.n, bdf);
-	if (!k || !*link_id || k->link_id != *link_id)
+	/* link=0: the module did not learn the link's id; the address must do. */
+	if (!k || !*link_id || (k->link_id && k->link_id != *link_id))
 		return PIN_STALE;
 	return k->bound ? PIN_ACTIVE : PIN_WAITING;
 }
@@ -372,7 +373,8 @@ static void explain_attach_error(const char *bdf, const char *what, int err)
 			"  bypass a policy, so it refuses them: load the patched vfio-pci-core\n"
 			"  (docs/hooks.md); vfio-bpf status shows which one is loaded\n");
 	else if (err == -EBUSY)
-		fprintf(stderr, "  another program's policy is attached to it (vfio-bpf status lists it)\n");
+		fprintf(stderr, "  another program's policy is attached to it, not the one vfio-bpf\n"
+			"  pinned (vfio-bpf status lists it)\n");
 	else if (err == -ENODEV)
 		fprintf(stderr, "  the device is not bound to " DRIVER " (any more): bind it first\n");
 }
@@ -415,37 +417,19 @@ static int apply_one(const struct vfp_device *d, const struct vfp_entry *e)
 		err = -EPERM;
 		goto out_dir;
 	}
-	if (state != PIN_NONE && state != PIN_STALE) {
-		char msg[512];
-
-		link_fd = vfb_pin_get(&dir, "link", msg, sizeof(msg));
-		if (link_fd < 0) {
-			err = link_fd;
-			fprintf(stderr, "vfio-bpf: %s\n", msg);
-			goto out_dir;
-		}
-		err = bpf_link_update(link_fd, bpf_map__fd(skel->maps.vfp_ops), NULL);
-		/* A detached link (an older module that says nothing of its policies). */
-		if (err == -ENOLINK || err == -ENOENT) {
-			state = PIN_STALE;
-		} else if (err) {
-			explain_attach_error(d->bdf, "replace", err);
-			goto out_dir;
-		} else {
-			replaced = true;
-		}
-	}
-	if (state == PIN_STALE) {
-		printf("%s: the pinned policy was stale (not attached in the kernel): replacing it\n",
-		       d->bdf);
-		unpin_all(&dir);
-	}
-	if (!replaced) {
-		link = bpf_map__attach_struct_ops(skel->maps.vfp_ops);
-		if (!link) {
-			err = -errno;
-			explain_attach_error(d->bdf, "attach", err);
-			goto out_dir;
+	/*
+	 * Attach first: the module refuses (EBUSY) an address that has a
+	 * policy, and then the pinned link, if it is the one, is updated in
+	 * place.  (The failed attach has set the map's value, which a link
+	 * update needs.)  An attach that succeeds with a pin there means the
+	 * pinned link was stale.
+	 */
+	link = bpf_map__attach_struct_ops(skel->maps.vfp_ops);
+	if (link) {
+		if (state != PIN_NONE) {
+			printf("%s: the pinned policy was stale (not attached in the kernel): replacing it\n",
+			       d->bdf);
+			unpin_all(&dir);
 		}
 		err = vfb_pin_put(&dir, "link", bpf_link__fd(link));
 		if (err) {
@@ -453,6 +437,26 @@ static int apply_one(const struct vfp_device *d, const struct vfp_entry *e)
 				strerror(-err));
 			goto out_dir;
 		}
+	} else {
+		char msg[512];
+
+		err = -errno;
+		if (err != -EBUSY || state == PIN_NONE || state == PIN_STALE) {
+			explain_attach_error(d->bdf, "attach", err);
+			goto out_dir;
+		}
+		link_fd = vfb_pin_get(&dir, "link", msg, sizeof(msg));
+		if (link_fd < 0) {
+			err = link_fd;
+			fprintf(stderr, "vfio-bpf: %s\n", msg);
+			goto out_dir;
+		}
+		err = bpf_link_update(link_fd, bpf_map__fd(skel->maps.vfp_ops), NULL);
+		if (err) {
+			explain_attach_error(d->bdf, "replace", err);
+			goto out_dir;
+		}
+		replaced = true;
 	}
 	/* The policy and counters of the program now in force. */
 	vfb_pin_remove(&dir, "policy");
@@ -627,11 +631,13 @@ static void list_unpinned(bool bound_too)
 
 	for (int i = 0; i < kview.n; i++) {
 		const struct vfb_kpolicy *k = &kview.k[i];
+		enum pin_state st;
 		__u32 id;
 
 		if ((!bound_too && k->bound) || (env.bdf && strcmp(env.bdf, k->bdf)))
 			continue;
-		if (pin_state(k->bdf, &id, NULL) != PIN_NONE && id == k->link_id)
+		st = pin_state(k->bdf, &id, NULL);
+		if (st == PIN_ACTIVE || st == PIN_WAITING)
 			continue;
 		if (first)
 			printf("attached in the kernel, not pinned by vfio-bpf:\n");
@@ -801,6 +807,7 @@ static int cmd_watch(const char *path)
 {
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
 	int sock, err, size = UEVENT_RCVBUF, ret = 0;
+	const char *env_size = getenv("VFIO_BPF_UEVENT_RCVBUF");
 	char buf[8192];
 
 	if (need_module())
@@ -810,6 +817,9 @@ static int cmd_watch(const char *path)
 		fprintf(stderr, "vfio-bpf: cannot listen to uevents: %s\n", strerror(errno));
 		return 1;
 	}
+	/* Tests make it small, to overflow it on purpose. */
+	if (env_size && atoi(env_size) > 0)
+		size = atoi(env_size);
 	/* Past rmem_max needs root's SO_RCVBUFFORCE; the plain one is capped. */
 	if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
