@@ -155,6 +155,10 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
 
 # ---- user space ------------------------------------------------------------
 
+# (Defined before the rules that use them: prerequisites expand as read.)
+COMMON := loader/common.c loader/common.h loader/pins.c loader/pins.h
+COUNTERS := loader/counters.c loader/counters.h $(BUILD)/bpf/vfio_trace.skel.h
+
 TOOLS := $(BUILD)/vfio-trace $(BUILD)/vfio-bpf $(BUILD)/vfio_exporter
 tools: $(TOOLS)
 
@@ -163,10 +167,10 @@ $(BUILD)/vfio-bpf: loader/vfio-bpf.c loader/policy.c loader/policy.h $(COMMON) $
 		$(BUILD)/bpf/vfio_policy.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ \
-		loader/vfio-bpf.c loader/policy.c loader/common.c loader/counters.c $(LIBBPF_LIBS) -lyaml
+		loader/vfio-bpf.c loader/policy.c loader/common.c loader/counters.c loader/pins.c $(LIBBPF_LIBS) -lyaml
 
 # Unit tests: user space only, run on the build machine.
-UNIT_TESTS := $(BUILD)/test-policy
+UNIT_TESTS := $(BUILD)/test-policy $(BUILD)/test-pins
 unit-tests: $(UNIT_TESTS)
 
 $(BUILD)/test-policy: tests/unit/test-policy.c loader/policy.c loader/policy.h include/vfio_policy.h | $(BUILD)
@@ -174,8 +178,10 @@ $(BUILD)/test-policy: tests/unit/test-policy.c loader/policy.c loader/policy.h i
 	$(Q)$(CC) $(CFLAGS) $(WARN) -Iinclude -Iloader -o $@ tests/unit/test-policy.c \
 		loader/policy.c -lyaml
 
-COMMON := loader/common.c loader/common.h
-COUNTERS := loader/counters.c loader/counters.h $(BUILD)/bpf/vfio_trace.skel.h
+$(BUILD)/test-pins: tests/unit/test-pins.c loader/pins.c loader/pins.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -Iloader -o $@ tests/unit/test-pins.c loader/pins.c $(LIBBPF_LIBS)
+
 
 $(BUILD)/vfio-trace: loader/vfio-trace.c include/vfio_trace.h $(COMMON) $(BUILD)/bpf/vfio_trace.skel.h
 	$(call msg,CC,$@)
@@ -185,7 +191,7 @@ $(BUILD)/vfio-trace: loader/vfio-trace.c include/vfio_trace.h $(COMMON) $(BUILD)
 $(BUILD)/vfio_exporter: loader/vfio_exporter.c include/vfio_trace.h $(COMMON) $(COUNTERS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
-		loader/counters.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
+		loader/counters.c loader/pins.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 # vfio_exporter.c included whole, with sysfs pointed at a tree the test makes.
 host-tests: $(BUILD)/exporter-unit
@@ -194,7 +200,7 @@ $(BUILD)/exporter-unit: tests/host/exporter_unit.c loader/vfio_exporter.c includ
 		$(COUNTERS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
-		loader/counters.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
+		loader/counters.c loader/pins.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 # Attack programs of the adversarial groups: one tests/attack/NAME.c each,
 # a hostile VFIO user (threads, odd buffers, races); path.h and race.h

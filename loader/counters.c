@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "counters.h"
+#include "pins.h"
 #include "vfio_trace.h"
 #include "vfio_trace.skel.h"
 
@@ -84,35 +86,37 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 	return 0;
 }
 
-static int pin_map(struct bpf_map *m, const char *name)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", VFB_COUNTERS_DIR, name);
-	return bpf_map__pin(m, path);
-}
-
 int vfb_counters_load_pinned(const char *prog)
 {
 	struct vfio_trace_bpf *skel;
 	struct bpf_program *p;
-	int err = 0;
+	struct vfb_dir dir;
+	char msg[512];
+	int err = 0, fd;
 
-	if (!access(VFB_COUNTERS_DIR "/counts", F_OK))
-		return -EEXIST;
+	/* Root's 0700 directories all the way (pins.h): made, or refused. */
+	err = vfb_pins_open(VFB_REL_COUNTERS, true, &dir, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "%s: %s\n", prog, msg);
+		return err;
+	}
+	fd = vfb_pin_get(&dir, "counts", msg, sizeof(msg));
+	if (fd >= 0 || fd != -ENOENT) {
+		if (fd >= 0)
+			close(fd);
+		else
+			fprintf(stderr, "%s: %s\n", prog, msg);
+		vfb_dir_close(&dir);
+		return fd >= 0 ? -EEXIST : fd;
+	}
 	skel = open_and_load(prog);
-	if (!skel)
+	if (!skel) {
+		vfb_dir_close(&dir);
 		return -EINVAL;
-	mkdir("/sys/fs/bpf/vfio-bpf", 0700);
-	if (mkdir(VFB_COUNTERS_DIR, 0700) && errno != EEXIST) {
-		err = -errno;
-		fprintf(stderr, "%s: %s: %s (is bpffs mounted at /sys/fs/bpf?)\n", prog,
-			VFB_COUNTERS_DIR, strerror(errno));
-		goto out;
 	}
 	/* A pinned link per program: they stay attached once we are gone. */
 	bpf_object__for_each_program(p, skel->obj) {
-		char path[PATH_MAX];
+		char name[128];
 		struct bpf_link *link;
 
 		if (!bpf_program__autoload(p))
@@ -124,19 +128,18 @@ int vfb_counters_load_pinned(const char *prog)
 				bpf_program__name(p), strerror(errno));
 			goto out_unpin;
 		}
-		snprintf(path, sizeof(path), "%s/link_%s", VFB_COUNTERS_DIR,
-			 bpf_program__name(p));
-		err = bpf_link__pin(link, path);
+		snprintf(name, sizeof(name), "link_%s", bpf_program__name(p));
+		err = vfb_pin_put(&dir, name, bpf_link__fd(link));
 		bpf_link__destroy(link);
 		if (err)
 			goto out_unpin;
 	}
-	err = pin_map(skel->maps.deliveries, "deliveries");
+	err = vfb_pin_put(&dir, "deliveries", bpf_map__fd(skel->maps.deliveries));
 	if (!err)
-		err = pin_map(skel->maps.hists, "hists");
+		err = vfb_pin_put(&dir, "hists", bpf_map__fd(skel->maps.hists));
 	/* counts last: its pin says the set is complete. */
 	if (!err)
-		err = pin_map(skel->maps.counts, "counts");
+		err = vfb_pin_put(&dir, "counts", bpf_map__fd(skel->maps.counts));
 	if (!err)
 		goto out;
 out_unpin:
@@ -144,16 +147,33 @@ out_unpin:
 	vfb_counters_unpin();
 out:
 	vfio_trace_bpf__destroy(skel);
+	vfb_dir_close(&dir);
 	return err;
 }
 
 int vfb_counters_open_pinned(struct vfb_counters *c)
 {
+	struct vfb_dir dir;
+	char msg[512];
+	int err;
+
 	memset(c, 0, sizeof(*c));
-	c->counts = bpf_obj_get(VFB_COUNTERS_DIR "/counts");
-	c->deliveries = bpf_obj_get(VFB_COUNTERS_DIR "/deliveries");
-	c->hists = bpf_obj_get(VFB_COUNTERS_DIR "/hists");
+	c->counts = c->deliveries = c->hists = -1;
+	err = vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg));
+	if (err) {
+		if (err != -ENOENT)
+			fprintf(stderr, "warning: not reading the pinned counters: %s\n", msg);
+		return -ENOENT;
+	}
+	c->counts = vfb_pin_get(&dir, "counts", msg, sizeof(msg));
+	if (c->counts >= 0)
+		c->deliveries = vfb_pin_get(&dir, "deliveries", msg, sizeof(msg));
+	if (c->deliveries >= 0)
+		c->hists = vfb_pin_get(&dir, "hists", msg, sizeof(msg));
+	vfb_dir_close(&dir);
 	if (c->counts < 0 || c->deliveries < 0 || c->hists < 0) {
+		if (c->counts != -ENOENT)
+			fprintf(stderr, "warning: not reading the pinned counters: %s\n", msg);
 		vfb_counters_close(c);
 		return -ENOENT;
 	}
@@ -162,23 +182,26 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 
 int vfb_counters_unpin(void)
 {
+	struct vfb_dir root, dir;
 	struct dirent *de;
-	DIR *dir;
+	char msg[512];
 	int n = 0;
+	DIR *d;
 
-	dir = opendir(VFB_COUNTERS_DIR);
-	if (!dir)
+	if (vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg)))
 		return 0;
-	while ((de = readdir(dir))) {
-		char path[PATH_MAX];
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", VFB_COUNTERS_DIR, de->d_name);
-		n += !unlink(path);
+	d = fdopendir(dup(dir.fd));
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] != '.')
+			n += !vfb_pin_remove(&dir, de->d_name);
 	}
-	closedir(dir);
-	rmdir(VFB_COUNTERS_DIR);
+	if (d)
+		closedir(d);
+	vfb_dir_close(&dir);
+	if (!vfb_pins_open(VFB_REL_ROOT, false, &root, msg, sizeof(msg))) {
+		unlinkat(root.fd, "counters", AT_REMOVEDIR);
+		vfb_dir_close(&root);
+	}
 	return n;
 }
 

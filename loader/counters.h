@@ -10,7 +10,9 @@
 
 #include <stdbool.h>
 
-#define VFB_COUNTERS_DIR "/sys/fs/bpf/vfio-bpf/counters"
+#include "pins.h"
+
+#define VFB_COUNTERS_DIR VFB_PIN_COUNTERS
 
 struct vfio_trace_bpf;
 

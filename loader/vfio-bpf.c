@@ -11,9 +11,16 @@
  * A policy applied to a device is a vfio_policy.bpf.c struct_ops instance
  * whose read-only data holds the compiled policy.  Its link, policy and
  * statistics are pinned under /sys/fs/bpf/vfio-bpf/devices/BDF/ (with the
- * BDF's dot an underscore: bpffs refuses dots), so the
- * policy outlives this program; applying again replaces it atomically (a
- * link update), and removing the pins detaches it.
+ * BDF's dot an underscore: bpffs refuses dots), so the policy outlives this
+ * program; applying again replaces it atomically (a link update), and
+ * removing the pins detaches it.  The pin tree is made and checked by
+ * pins.c: root's, 0700, no symbolic links.
+ *
+ * What a pin says is not what the kernel does: the module keeps a policy
+ * per device address across unbind and VF re-creation, and drops it when
+ * its link is detached.  So status and show compare each pinned link with
+ * the module's own list (its sysfs "policies" file), and apply replaces a
+ * pin whose link the kernel no longer has instead of failing on it.
  */
 #include <argp.h>
 #include <dirent.h>
@@ -37,11 +44,10 @@
 
 #include "common.h"
 #include "counters.h"
+#include "pins.h"
 #include "policy.h"
 #include "vfio_policy.skel.h"
 
-#define PIN_ROOT	"/sys/fs/bpf/vfio-bpf"
-#define PIN_DEVICES	PIN_ROOT "/devices"
 #define LOCK_FILE	"/run/vfio-bpf.lock"
 #define DRIVER		"vfio-pci-bpf"
 
@@ -68,7 +74,7 @@ static const char doc[] =
 "  policy watch FILE         apply FILE now, then to every device that binds\n"
 "                            to vfio-pci-bpf (for systems without udev)\n"
 "\v"
-"Policies stay in force after vfio-bpf exits (pinned under " PIN_ROOT ").\n"
+"Policies stay in force after vfio-bpf exits (pinned under " VFB_PIN_ROOT ").\n"
 "Applying to a device that has a policy replaces it atomically.\n"
 "docs/policy.md describes the policy file.\n"
 "\n"
@@ -147,26 +153,136 @@ static int bound_devices(char (*out)[VFP_BDF_LEN], int max)
 	return n;
 }
 
-/*
- * bpffs refuses names with a dot: a device's pins live in
- * devices/0000:00:04_0/, the BDF with its dot made an underscore.
- */
-static void pin_dir(char *buf, size_t len, const char *bdf)
-{
-	char *dot;
+/* ---- the pins of a device, and what the kernel says of them -------------- */
 
-	snprintf(buf, len, "%s/%s", PIN_DEVICES, bdf);
-	dot = strrchr(buf, '.');
-	if (dot && dot > strrchr(buf, '/'))
-		*dot = '_';
+/* The module's list of attached policies, read afresh by each command. */
+static struct kview {
+	bool known;		/* false: the module does not report them */
+	int n;
+	struct vfb_kpolicy k[256];
+} kview;
+
+static void load_kview(void)
+{
+	int n = vfb_kernel_policies(kview.k, 256);
+
+	if (n == -EINVAL)
+		fprintf(stderr, "vfio-bpf: warning: cannot read %s/policies: taking it as absent\n",
+			vfb_driver_sysfs);
+	kview.known = n >= 0;
+	kview.n = n > 256 ? 256 : n < 0 ? 0 : n;
 }
 
-static void pin_path(char *buf, size_t len, const char *bdf, const char *what)
-{
-	char dir[96];
+enum pin_state {
+	PIN_NONE,	/* nothing pinned */
+	PIN_ACTIVE,	/* the kernel has this link attached, device bound */
+	PIN_WAITING,	/* attached, device not bound now: in force when it binds */
+	PIN_STALE,	/* the kernel does not have this link: it protects nothing */
+	PIN_UNCHECKED,	/* pinned; the module does not say what it has attached */
+	PIN_UNSAFE,	/* the pin or its directory cannot be trusted */
+};
 
-	pin_dir(dir, sizeof(dir), bdf);
-	snprintf(buf, len, "%s/%s", dir, what);
+static const char *state_text(enum pin_state s)
+{
+	switch (s) {
+	case PIN_ACTIVE:
+		return "active";
+	case PIN_WAITING:
+		return "waiting: attached, the device is not bound to " DRIVER ";\n"
+		       "    in force again as soon as it binds";
+	case PIN_STALE:
+		return "stale: the kernel has no such policy attached (detached, or gone);\n"
+		       "    this pin protects nothing: vfio-bpf policy apply replaces it,\n"
+		       "    vfio-bpf policy remove clears it";
+	case PIN_UNCHECKED:
+		return "pinned (the module does not report its policies: not checked)";
+	default:
+		return "none";
+	}
+}
+
+/* The checked pin directory of @bdf; messages on stderr unless absent. */
+static int open_dev_dir(const char *bdf, bool create, struct vfb_dir *dir)
+{
+	char rel[128], name[32], err[512];
+	int e;
+
+	vfb_pin_dev_name(bdf, name, sizeof(name));
+	snprintf(rel, sizeof(rel), "%s/%s", VFB_REL_DEVICES, name);
+	e = vfb_pins_open(rel, create, dir, err, sizeof(err));
+	if (e && (e != -ENOENT || create))
+		fprintf(stderr, "vfio-bpf: %s\n", err);
+	return e;
+}
+
+/*
+ * What the link pinned for @bdf is to the kernel; *@link_id its id.  With
+ * @dir, the device's pin directory stays open there (fd -1 when absent).
+ */
+static enum pin_state pin_state(const char *bdf, __u32 *link_id, struct vfb_dir *dir)
+{
+	const struct vfb_kpolicy *k;
+	struct vfb_dir own;
+	char err[512];
+	int e, fd;
+
+	*link_id = 0;
+	if (!dir)
+		dir = &own;
+	e = open_dev_dir(bdf, false, dir);
+	if (e)
+		return e == -ENOENT ? PIN_NONE : PIN_UNSAFE;
+	fd = vfb_pin_get(dir, "link", err, sizeof(err));
+	if (dir == &own)
+		vfb_dir_close(dir);
+	if (fd == -ENOENT)
+		return PIN_NONE;
+	if (fd < 0) {
+		fprintf(stderr, "vfio-bpf: %s\n", err);
+		return PIN_UNSAFE;
+	}
+	*link_id = vfb_link_id(fd);
+	close(fd);
+	if (!kview.known)
+		return PIN_UNCHECKED;
+	k = vfb_kpolicy_find(kview.k, kview.n, bdf);
+	/* link=0: the module did not learn the link's id; the address must do. */
+	if (!k || !*link_id || (k->link_id && k->link_id != *link_id))
+		return PIN_STALE;
+	return k->bound ? PIN_ACTIVE : PIN_WAITING;
+}
+
+/* Read element 0 of the map pinned as @name in @dir. */
+static int read_pinned(const struct vfb_dir *dir, const char *name, void *buf)
+{
+	__u32 zero = 0;
+	char err[512];
+	int fd, e;
+
+	if (dir->fd < 0)
+		return -ENOENT;
+	fd = vfb_pin_get(dir, name, err, sizeof(err));
+	if (fd < 0) {
+		if (fd != -ENOENT)
+			fprintf(stderr, "vfio-bpf: %s\n", err);
+		return fd;
+	}
+	e = bpf_map_lookup_elem(fd, &zero, buf) ? -errno : 0;
+	close(fd);
+	return e;
+}
+
+/* The name of the policy pinned for @bdf, or NULL. */
+static const char *pinned_name(const char *bdf, struct vfio_policy_bpf__rodata *ro)
+{
+	struct vfb_dir dir;
+	int e;
+
+	if (open_dev_dir(bdf, false, &dir))
+		return NULL;
+	e = read_pinned(&dir, "policy", ro);
+	vfb_dir_close(&dir);
+	return e ? NULL : ((const struct vfp_policy *)&ro->policy)->name;
 }
 
 /* One vfio-bpf at a time changes policies. */
@@ -187,25 +303,6 @@ static int take_lock(void)
 	return fd;
 }
 
-/* mkdir -p; existing directories (sysfs ones say EPERM to mkdir) are fine. */
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX + 2];
-	struct stat st;
-
-	snprintf(tmp, sizeof(tmp), "%s/", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (stat(tmp, &st) || !S_ISDIR(st.st_mode)) {
-			if (mkdir(tmp, 0700) && errno != EEXIST)
-				return -errno;
-		}
-		*p = '/';
-	}
-	return 0;
-}
 
 static void print_policy(const struct vfp_policy *p)
 {
@@ -260,20 +357,43 @@ static int cmd_check(const char *path)
 	vfp_file_free(&f);
 	return 0;
 }
+/* Unpin what vfio-bpf pinned for a device (its directory stays). */
+static void unpin_all(const struct vfb_dir *dir)
+{
+	vfb_pin_remove(dir, "link");
+	vfb_pin_remove(dir, "policy");
+	vfb_pin_remove(dir, "stats");
+}
 
-/* Load the policy program for one device and attach or replace it. */
+static void explain_attach_error(const char *bdf, const char *what, int err)
+{
+	fprintf(stderr, "vfio-bpf: %s: cannot %s the policy: %s\n", bdf, what, strerror(-err));
+	if (err == -EOPNOTSUPP)
+		fprintf(stderr, "  the module runs on a stock vfio-pci-core, where a racing caller could\n"
+			"  bypass a policy, so it refuses them: load the patched vfio-pci-core\n"
+			"  (docs/hooks.md); vfio-bpf status shows which one is loaded\n");
+	else if (err == -EBUSY)
+		fprintf(stderr, "  another program's policy is attached to it, not the one vfio-bpf\n"
+			"  pinned (vfio-bpf status lists it)\n");
+	else if (err == -ENODEV)
+		fprintf(stderr, "  the device is not bound to " DRIVER " (any more): bind it first\n");
+}
+
+/*
+ * Load the policy program for one device and attach it, or replace the one
+ * in force.  A pinned link the kernel still has is updated in place (one
+ * atomic switch); a stale one (detached, or dropped by the kernel) is
+ * unpinned and a fresh link attached and pinned in its place.
+ */
 static int apply_one(const struct vfp_device *d, const struct vfp_entry *e)
 {
-	char dir[PATH_MAX], link_pin[PATH_MAX], pol_pin[PATH_MAX], stats_pin[PATH_MAX];
 	struct vfio_policy_bpf *skel;
 	struct bpf_link *link = NULL;
-	bool replace;
-	int err;
-
-	pin_dir(dir, sizeof(dir), d->bdf);
-	pin_path(link_pin, sizeof(link_pin), d->bdf, "link");
-	pin_path(pol_pin, sizeof(pol_pin), d->bdf, "policy");
-	pin_path(stats_pin, sizeof(stats_pin), d->bdf, "stats");
+	enum pin_state state;
+	struct vfb_dir dir;
+	bool replaced = false;
+	int err, link_fd = -1;
+	__u32 id;
 
 	skel = vfio_policy_bpf__open();
 	if (!skel)
@@ -286,45 +406,70 @@ static int apply_one(const struct vfp_device *d, const struct vfp_entry *e)
 			d->bdf, strerror(-err));
 		goto out;
 	}
-	err = mkdir_p(dir);
-	if (err) {
-		fprintf(stderr, "vfio-bpf: %s: %s (is bpffs mounted at /sys/fs/bpf?)\n", dir,
-			strerror(-err));
+	/* Every directory on the way checked (root's, 0700), made if missing. */
+	err = open_dev_dir(d->bdf, true, &dir);
+	if (err)
 		goto out;
-	}
 
-	replace = !access(link_pin, F_OK);
-	if (replace) {
-		link = bpf_link__open(link_pin);
-		err = link ? bpf_link__update_map(link, skel->maps.vfp_ops) : -errno;
+	load_kview();
+	state = pin_state(d->bdf, &id, NULL);
+	if (state == PIN_UNSAFE) {
+		err = -EPERM;
+		goto out_dir;
+	}
+	/*
+	 * Attach first: the module refuses (EBUSY) an address that has a
+	 * policy, and then the pinned link, if it is the one, is updated in
+	 * place.  (The failed attach has set the map's value, which a link
+	 * update needs.)  An attach that succeeds with a pin there means the
+	 * pinned link was stale.
+	 */
+	link = bpf_map__attach_struct_ops(skel->maps.vfp_ops);
+	if (link) {
+		if (state != PIN_NONE) {
+			printf("%s: the pinned policy was stale (not attached in the kernel): replacing it\n",
+			       d->bdf);
+			unpin_all(&dir);
+		}
+		err = vfb_pin_put(&dir, "link", bpf_link__fd(link));
 		if (err) {
-			fprintf(stderr, "vfio-bpf: %s: cannot replace the policy: %s\n",
-				d->bdf, strerror(-err));
-			goto out;
+			fprintf(stderr, "vfio-bpf: %s: pin %s/link: %s\n", d->bdf, dir.path,
+				strerror(-err));
+			goto out_dir;
 		}
 	} else {
-		link = bpf_map__attach_struct_ops(skel->maps.vfp_ops);
-		if (!link) {
-			err = -errno;
-			fprintf(stderr, "vfio-bpf: %s: cannot attach the policy: %s%s\n", d->bdf,
-				strerror(-err), err == -EBUSY ?
-				" (another program's policy is attached)" : "");
-			goto out;
+		char msg[512];
+
+		err = -errno;
+		if (err != -EBUSY || state == PIN_NONE || state == PIN_STALE) {
+			explain_attach_error(d->bdf, "attach", err);
+			goto out_dir;
 		}
-		err = bpf_link__pin(link, link_pin);
+		link_fd = vfb_pin_get(&dir, "link", msg, sizeof(msg));
+		if (link_fd < 0) {
+			err = link_fd;
+			fprintf(stderr, "vfio-bpf: %s\n", msg);
+			goto out_dir;
+		}
+		err = bpf_link_update(link_fd, bpf_map__fd(skel->maps.vfp_ops), NULL);
 		if (err) {
-			fprintf(stderr, "vfio-bpf: %s: pin %s: %s\n", d->bdf, link_pin,
-				strerror(-err));
-			goto out;
+			explain_attach_error(d->bdf, "replace", err);
+			goto out_dir;
 		}
+		replaced = true;
 	}
 	/* The policy and counters of the program now in force. */
-	unlink(pol_pin);
-	unlink(stats_pin);
-	if (bpf_map__pin(skel->maps.rodata, pol_pin) || bpf_map__pin(skel->maps.bss, stats_pin))
+	vfb_pin_remove(&dir, "policy");
+	vfb_pin_remove(&dir, "stats");
+	if (vfb_pin_put(&dir, "policy", bpf_map__fd(skel->maps.rodata)) ||
+	    vfb_pin_put(&dir, "stats", bpf_map__fd(skel->maps.bss)))
 		fprintf(stderr, "vfio-bpf: %s: warning: cannot pin the policy's data; show and status will not see it\n",
 			d->bdf);
-	printf("%s: %s policy %s\n", d->bdf, replace ? "replaced by" : "applied", e->policy.name);
+	printf("%s: %s policy %s\n", d->bdf, replaced ? "replaced by" : "applied", e->policy.name);
+out_dir:
+	if (link_fd >= 0)
+		close(link_fd);
+	vfb_dir_close(&dir);
 out:
 	bpf_link__destroy(link);
 	vfio_policy_bpf__destroy(skel);
@@ -389,44 +534,49 @@ static int cmd_apply(const char *path)
 	return failed ? 1 : 0;
 }
 
-static int read_pinned(const char *path, void *buf, size_t len)
+/* The devices that have a pin directory, by BDF; -errno if untrusted. */
+static int pinned_devices(char (*out)[VFP_BDF_LEN], int max)
 {
-	__u32 zero = 0;
-	int fd, err;
+	struct vfb_dir devs;
+	struct dirent *de;
+	char err[512];
+	int n = 0, e;
+	DIR *dir;
 
-	fd = bpf_obj_get(path);
-	if (fd < 0)
+	e = vfb_pins_open(VFB_REL_DEVICES, false, &devs, err, sizeof(err));
+	if (e == -ENOENT)
+		return 0;
+	if (e) {
+		fprintf(stderr, "vfio-bpf: %s\n", err);
+		return e;
+	}
+	dir = fdopendir(devs.fd);
+	if (!dir) {
+		vfb_dir_close(&devs);
 		return -errno;
-	err = bpf_map_lookup_elem(fd, &zero, buf) ? -errno : 0;
-	close(fd);
-	(void)len;
-	return err;
+	}
+	while ((de = readdir(dir)) && n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		vfb_pin_dev_bdf(de->d_name, out[n++], VFP_BDF_LEN);
+	}
+	closedir(dir);
+	return n;
 }
 
 /* For each device with a policy (or env.bdf): fn(bdf). */
 static int for_each_policed(int (*fn)(const char *bdf))
 {
-	struct dirent *de;
-	int ret = 0;
-	DIR *dir;
+	char bdfs[256][VFP_BDF_LEN];
+	int n, ret = 0;
 
 	if (env.bdf)
 		return fn(env.bdf);
-	dir = opendir(PIN_DEVICES);
-	if (!dir)
-		return 0;
-	while ((de = readdir(dir))) {
-		char bdf[VFP_BDF_LEN], *u;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(bdf, sizeof(bdf), "%.15s", de->d_name);
-		u = strrchr(bdf, '_');
-		if (u)
-			*u = '.';
-		ret |= fn(bdf);
-	}
-	closedir(dir);
+	n = pinned_devices(bdfs, 256);
+	if (n < 0)
+		return 1;
+	for (int i = 0; i < n; i++)
+		ret |= fn(bdfs[i]);
 	return ret;
 }
 
@@ -434,48 +584,126 @@ static int show_one(const char *bdf)
 {
 	struct vfio_policy_bpf__rodata ro;
 	struct vfio_policy_bpf__bss st;
-	char path[PATH_MAX];
+	const struct vfb_kpolicy *k;
+	enum pin_state state;
+	struct vfb_dir dir;
+	__u32 id;
+	int e;
 
-	pin_path(path, sizeof(path), bdf, "link");
-	if (access(path, F_OK)) {
-		printf("%s: no policy\n", bdf);
+	state = pin_state(bdf, &id, &dir);
+	k = vfb_kpolicy_find(kview.k, kview.n, bdf);
+	if (state == PIN_UNSAFE) {
+		printf("%s: its pins are not trusted (see above)\n", bdf);
+		vfb_dir_close(&dir);
+		return 1;
+	}
+	if (state == PIN_NONE) {
+		if (k)
+			printf("%s: no policy of vfio-bpf; the kernel has one attached by another\n"
+			       "  program (link %u)\n", bdf, k->link_id);
+		else
+			printf("%s: no policy\n", bdf);
+		vfb_dir_close(&dir);
 		return 0;
 	}
-	pin_path(path, sizeof(path), bdf, "policy");
-	if (read_pinned(path, &ro, sizeof(ro))) {
-		printf("%s: a policy is attached, its data is not readable\n", bdf);
-		return 0;
-	}
-	pin_path(path, sizeof(path), bdf, "stats");
+	e = read_pinned(&dir, "policy", &ro);
 	memset(&st, 0, sizeof(st));
-	read_pinned(path, &st, sizeof(st));
-	printf("%s: denied %llu, rewritten %llu\n", bdf, (unsigned long long)st.denied,
-	       (unsigned long long)st.rewritten);
-	print_policy((const struct vfp_policy *)&ro.policy);
+	read_pinned(&dir, "stats", &st);
+	vfb_dir_close(&dir);
+	if (e)
+		printf("%s: a policy is pinned (link %u), its data is not readable\n", bdf, id);
+	else
+		printf("%s: denied %llu, rewritten %llu\n", bdf, (unsigned long long)st.denied,
+		       (unsigned long long)st.rewritten);
+	printf("  state: %s\n", state_text(state));
+	if (state == PIN_STALE && k)
+		printf("  the kernel has another program's policy attached there (link %u)\n",
+		       k->link_id);
+	if (!e)
+		print_policy((const struct vfp_policy *)&ro.policy);
 	return 0;
+}
+
+/* Kernel-attached policies that no pin of vfio-bpf holds. */
+static void list_unpinned(bool bound_too)
+{
+	bool first = true;
+
+	for (int i = 0; i < kview.n; i++) {
+		const struct vfb_kpolicy *k = &kview.k[i];
+		enum pin_state st;
+		__u32 id;
+
+		if ((!bound_too && k->bound) || (env.bdf && strcmp(env.bdf, k->bdf)))
+			continue;
+		st = pin_state(k->bdf, &id, NULL);
+		if (st == PIN_ACTIVE || st == PIN_WAITING)
+			continue;
+		if (first)
+			printf("attached in the kernel, not pinned by vfio-bpf:\n");
+		first = false;
+		printf("  %s link %u (%s): another program's policy; bpftool link show id %u\n",
+		       k->bdf, k->link_id, k->bound ? "bound" : "device not bound", k->link_id);
+	}
+}
+
+static void say_unchecked(void)
+{
+	if (!kview.known)
+		printf("note: this vfio_pci_bpf does not report its policies (no %s/policies):\n"
+		       "  what follows is what vfio-bpf pinned, not checked against the kernel\n",
+		       vfb_driver_sysfs);
+}
+
+static int cmd_show(void)
+{
+	int ret;
+
+	load_kview();
+	say_unchecked();
+	ret = for_each_policed(show_one);
+	if (!env.bdf)
+		list_unpinned(true);
+	return ret;
 }
 
 static int remove_one(const char *bdf)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
+	char name[32], err[512];
+	struct vfb_dir devs, dir;
 	bool had;
+	int e;
 
-	pin_path(path, sizeof(path), bdf, "link");
-	had = !unlink(path);
-	pin_path(path, sizeof(path), bdf, "policy");
-	unlink(path);
-	pin_path(path, sizeof(path), bdf, "stats");
-	unlink(path);
-	pin_dir(dir, sizeof(dir), bdf);
-	rmdir(dir);
+	e = vfb_pins_open(VFB_REL_DEVICES, false, &devs, err, sizeof(err));
+	if (e && e != -ENOENT) {
+		fprintf(stderr, "vfio-bpf: %s\n", err);
+		return 1;
+	}
+	e = e ? e : open_dev_dir(bdf, false, &dir);
+	if (e == -ENOENT) {
+		printf("%s: had no policy\n", bdf);
+		vfb_dir_close(&devs);
+		return 0;
+	}
+	if (e) {
+		vfb_dir_close(&devs);
+		return 1;
+	}
+	had = !vfb_pin_remove(&dir, "link");
+	unpin_all(&dir);
+	vfb_dir_close(&dir);
+	vfb_pin_dev_name(bdf, name, sizeof(name));
+	unlinkat(devs.fd, name, AT_REMOVEDIR);
+	vfb_dir_close(&devs);
 	printf("%s: %s\n", bdf, had ? "policy removed" : "had no policy");
 	return 0;
 }
 
 static int cmd_status(void)
 {
-	char bdfs[256][VFP_BDF_LEN], path[PATH_MAX], buf[16] = "?";
-	int n;
+	char bdfs[256][VFP_BDF_LEN], pinned[256][VFP_BDF_LEN], buf[16] = "?", core[32];
+	bool require;
+	int n, np;
 	FILE *f;
 
 	if (!module_loaded()) {
@@ -489,24 +717,70 @@ static int cmd_status(void)
 		fclose(f);
 	}
 	buf[strcspn(buf, "\n")] = '\0';
+	require = buf[0] == 'Y';
 	printf("module vfio_pci_bpf: loaded, require_policy=%s\n", buf);
+	if (vfb_kernel_core(core, sizeof(core)))
+		printf("core: not reported (an older vfio_pci_bpf)\n");
+	else if (!strcmp(core, "stock"))
+		printf("core: stock vfio-pci-core: policies cannot be attached; load the patched\n"
+		       "  vfio-pci-core to enforce them (docs/hooks.md)\n");
+	else
+		printf("core: %s vfio-pci-core\n", core);
+	load_kview();
+	say_unchecked();
 	printf("counters: %s\n", access(VFB_COUNTERS_DIR "/counts", F_OK) ?
 	       "not loaded (vfio-bpf load)" : "loaded, pinned at " VFB_COUNTERS_DIR);
 	n = bound_devices(bdfs, 256);
 	printf("%d device%s bound to " DRIVER "\n", n, n == 1 ? "" : "s");
 	for (int i = 0; i < n; i++) {
 		struct vfio_policy_bpf__rodata ro;
+		const struct vfb_kpolicy *k;
+		enum pin_state state;
 		struct vfp_device d;
+		const char *name;
+		__u32 id;
 
 		if (env.bdf && strcmp(env.bdf, bdfs[i]))
 			continue;
 		vfp_device_from_sysfs(bdfs[i], &d);
-		pin_path(path, sizeof(path), bdfs[i], "policy");
-		printf("  %s %04x:%04x%s%s%s policy: %s\n", d.bdf, d.vendor, d.device,
-		       d.pf[0] ? " vf of " : "", d.pf, d.pf[0] ? "" : "",
-		       read_pinned(path, &ro, sizeof(ro)) ? "none" :
-		       ((const struct vfp_policy *)&ro.policy)->name);
+		printf("  %s %04x:%04x%s%s policy: ", d.bdf, d.vendor, d.device,
+		       d.pf[0] ? " vf of " : "", d.pf);
+		state = pin_state(bdfs[i], &id, NULL);
+		k = vfb_kpolicy_find(kview.k, kview.n, bdfs[i]);
+		if (state == PIN_NONE || state == PIN_UNSAFE) {
+			printf("none%s%s\n", state == PIN_UNSAFE ? " trusted (see above)" : "",
+			       require ? " (require_policy: every operation is denied)" : "");
+			if (k)
+				printf("    the kernel has another program's policy attached (link %u)\n",
+				       k->link_id);
+			continue;
+		}
+		name = pinned_name(bdfs[i], &ro);
+		printf("%s (%s)\n", name ? name : "?", state_text(state));
 	}
+	/* Pins of devices that are not bound now: waiting, or stale. */
+	np = pinned_devices(pinned, 256);
+	for (int i = 0, first = 1; i < np; i++) {
+		struct vfio_policy_bpf__rodata ro;
+		enum pin_state state;
+		const char *name;
+		bool bound = false;
+		__u32 id;
+
+		for (int j = 0; j < n; j++)
+			bound |= !strcmp(bdfs[j], pinned[i]);
+		if (bound || (env.bdf && strcmp(env.bdf, pinned[i])))
+			continue;
+		state = pin_state(pinned[i], &id, NULL);
+		if (state == PIN_NONE)
+			continue;
+		if (first)
+			printf("policies of devices not bound to " DRIVER ":\n");
+		first = 0;
+		name = pinned_name(pinned[i], &ro);
+		printf("  %s policy: %s (%s)\n", pinned[i], name ? name : "?", state_text(state));
+	}
+	list_unpinned(false);
 	return 0;
 }
 
@@ -517,18 +791,24 @@ static void sig_handler(int sig)
 	exiting = 1;
 }
 
+/* Room for a burst of uevents (VF creation sends several per VF). */
+#define UEVENT_RCVBUF	(4 << 20)
+
 /*
  * The daemon: apply @path to every device bound to vfio-pci-bpf, then to
  * each device the kernel announces binding to it (KOBJ_BIND uevents).  The
  * file is read again for every device, so edits take effect.  With
  * vfio_pci_bpf's require_policy=1, a device cannot be opened between its
- * bind and this apply.
+ * bind and this apply.  When the socket overflows (ENOBUFS), some uevents
+ * are lost: every device is looked at again.  Any other error ends it with
+ * status 1, so that a service manager restarts it.
  */
 static int cmd_watch(const char *path)
 {
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int sock, err, size = UEVENT_RCVBUF, ret = 0;
+	const char *env_size = getenv("VFIO_BPF_UEVENT_RCVBUF");
 	char buf[8192];
-	int sock, err;
 
 	if (need_module())
 		return 1;
@@ -537,6 +817,12 @@ static int cmd_watch(const char *path)
 		fprintf(stderr, "vfio-bpf: cannot listen to uevents: %s\n", strerror(errno));
 		return 1;
 	}
+	/* Tests make it small, to overflow it on purpose. */
+	if (env_size && atoi(env_size) > 0)
+		size = atoi(env_size);
+	/* Past rmem_max needs root's SO_RCVBUFFORCE; the plain one is capped. */
+	if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	/* Listening first, then the devices already bound: none slips by. */
 	env.bdf = NULL;
 	cmd_apply(path);
@@ -549,10 +835,19 @@ static int cmd_watch(const char *path)
 		const char *action = "", *driver = "", *slot = "";
 		ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
 
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) {
+			fprintf(stderr, "vfio-bpf: uevents were lost (the socket overflowed): "
+				"applying %s to every device again\n", path);
+			env.bdf = NULL;
+			cmd_apply(path);
+			fflush(stdout);
+			continue;
+		}
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "vfio-bpf: uevent socket: %s\n", strerror(errno));
+			fprintf(stderr, "vfio-bpf: uevent socket: %s: stopping\n", strerror(errno));
+			ret = 1;
 			break;
 		}
 		buf[n] = '\0';
@@ -574,7 +869,7 @@ static int cmd_watch(const char *path)
 		fflush(stdout);
 	}
 	close(sock);
-	return 0;
+	return ret;
 }
 
 static int cmd_load(void)
@@ -631,7 +926,7 @@ int main(int argc, char **argv)
 	if (!strcmp(sub, "watch") && env.argc == 3)
 		return cmd_watch(env.argv[2]);
 	if (!strcmp(sub, "show") && env.argc == 2)
-		return for_each_policed(show_one);
+		return cmd_show();
 	if (!strcmp(sub, "remove") && env.argc == 2) {
 		int lock = take_lock(), ret;
 

@@ -63,9 +63,17 @@ static struct env {
 	const char *listen;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	unsigned int max_conns;		/* MHD_OPTION_CONNECTION_LIMIT */
+	unsigned int per_client;	/* MHD_OPTION_PER_IP_CONNECTION_LIMIT */
+	unsigned int idle_timeout;	/* MHD_OPTION_CONNECTION_TIMEOUT, seconds */
 } env = {
 	.listen = DEFAULT_LISTEN,
+	.max_conns = 64,
+	.per_client = 16,
+	.idle_timeout = 10,
 };
+
+enum { OPT_MAX_CONNS = 256, OPT_PER_CLIENT, OPT_IDLE_TIMEOUT };
 
 static volatile sig_atomic_t exiting;
 static struct vfb_counters counters = { .counts = -1, .deliveries = -1, .hists = -1 };
@@ -75,11 +83,17 @@ const char *argp_program_version = "vfio_exporter " EXPORTER_VERSION;
 static const char doc[] =
 "Export metrics of VFIO devices bound to vfio-pci-bpf to Prometheus.\n"
 "\n"
-"USAGE: vfio_exporter [-l ADDR:PORT] [-v]\v"
+"USAGE: vfio_exporter [-l ADDR:PORT] [--max-connections N] [--max-per-client N]\n"
+"                     [--idle-timeout SECONDS] [-v]\v"
 "Serves /metrics in the Prometheus text format (docs/metrics.md), and a\n"
 "page linking it on /.  ADDR is an IPv4 address, an IPv6 address in\n"
 "brackets, or empty for every IPv4 address; the default, " DEFAULT_LISTEN ",\n"
 "is reachable from this machine only.\n"
+"\n"
+"Idle connections cannot starve a scrape: when all --max-connections are\n"
+"taken, or a client has --max-per-client of them, the one idle the longest\n"
+"(no request under way) is closed for the newcomer; a connection idle for\n"
+"--idle-timeout seconds is closed anyway.\n"
 "\n"
 "EXAMPLES:\n"
 "    vfio_exporter                       # serve http://" DEFAULT_LISTEN "/metrics\n"
@@ -89,6 +103,11 @@ static const char doc[] =
 
 static const struct argp_option opts[] = {
 	{ "listen", 'l', "ADDR:PORT", 0, "Serve on ADDR:PORT (default " DEFAULT_LISTEN ")", 0 },
+	{ "max-connections", OPT_MAX_CONNS, "N", 0, "At most N connections at once (default 64)", 0 },
+	{ "max-per-client", OPT_PER_CLIENT, "N", 0,
+	  "At most N connections from one IP address (default 16)", 0 },
+	{ "idle-timeout", OPT_IDLE_TIMEOUT, "SECONDS", 0,
+	  "Close a connection idle this long (default 10)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{},
 };
@@ -144,6 +163,22 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				   arg);
 		env.listen = arg;
 		break;
+	case OPT_MAX_CONNS:
+	case OPT_PER_CLIENT:
+	case OPT_IDLE_TIMEOUT: {
+		unsigned long v;
+		char *end;
+
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || *end || !*arg || *arg == '-' || v < (key == OPT_MAX_CONNS ? 2 : 1) ||
+		    v > 4096)
+			argp_error(state, "'%s' is not a number from %d to 4096", arg,
+				   key == OPT_MAX_CONNS ? 2 : 1);
+		*(key == OPT_MAX_CONNS ? &env.max_conns : key == OPT_PER_CLIENT ?
+		  &env.per_client : &env.idle_timeout) = v;
+		break;
+	}
 	case 'v':
 		vfb_verbose = true;
 		break;
@@ -667,6 +702,127 @@ out:
 
 /* ---- HTTP ----------------------------------------------------------------- */
 
+/*
+ * Connections, to close idle ones for newcomers.  libmicrohttpd stops
+ * accepting at its connection limit and refuses a client past its per-IP
+ * limit; alone, that lets anybody who opens that many connections and sends
+ * nothing (or a byte now and then) lock Prometheus out, timeout after
+ * timeout; and on 127.0.0.1 every local user is the same client.  So a new
+ * connection that takes the last place, overall or of its client, makes
+ * room: the connection idle the longest (no request under way: it never
+ * sent a whole request, or is kept alive after one) is shut down.  A scrape
+ * sends its request at once, so it is never the one idle the longest.
+ * libmicrohttpd's own limits sit EVICT_SLACK above ours, so that newcomers
+ * are still accepted while the shut-down ones close.  All of this runs in
+ * libmicrohttpd's one thread (MHD_USE_POLL_INTERNAL_THREAD): no locks.
+ */
+#define EVICT_SLACK	4
+
+struct conn {
+	bool used, busy, closing;
+	int fd;
+	struct sockaddr_storage addr;
+	__u64 idle_since;
+};
+
+static struct conn *conns;
+static unsigned int nconns;
+
+static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+	return false;
+}
+
+/* Shut down the connection idle the longest (of @client, if given). */
+static void evict_idle(const struct conn *except, const struct sockaddr_storage *client)
+{
+	struct conn *old = NULL;
+
+	for (unsigned int i = 0; i < nconns; i++) {
+		struct conn *c = &conns[i];
+
+		if (!c->used || c->busy || c->closing || c == except || c->fd < 0 ||
+		    (client && !same_client(&c->addr, client)))
+			continue;
+		if (!old || c->idle_since < old->idle_since)
+			old = c;
+	}
+	/* libmicrohttpd sees the end of the stream and closes it itself. */
+	if (old && !shutdown(old->fd, SHUT_RDWR))
+		old->closing = true;
+}
+
+static void conn_notify(void *cls, struct MHD_Connection *mc, void **ctx,
+			enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+	unsigned int live = 0, mine = 0;
+	struct conn *c = NULL;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (*ctx)
+			((struct conn *)*ctx)->used = false;
+		return;
+	}
+	for (unsigned int i = 0; i < nconns && !c; i++)
+		if (!conns[i].used)
+			c = &conns[i];
+	if (!c)		/* past libmicrohttpd's own limit: cannot be */
+		return;
+	memset(c, 0, sizeof(*c));
+	c->used = true;
+	c->fd = -1;
+	c->idle_since = now_ns();
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci)
+		c->fd = ci->connect_fd;
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr)
+		memcpy(&c->addr, ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+		       sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	*ctx = c;
+	for (unsigned int i = 0; i < nconns; i++) {
+		if (!conns[i].used || conns[i].closing)
+			continue;
+		live++;
+		mine += same_client(&conns[i].addr, &c->addr);
+	}
+	if (live > env.max_conns - 1)
+		evict_idle(c, NULL);
+	else if (mine > env.per_client - 1)
+		evict_idle(c, &c->addr);
+}
+
+/* A request is under way from its headers to its completion. */
+static void conn_busy(struct MHD_Connection *mc, bool busy)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct conn *c;
+
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	c = ci ? ci->socket_context : NULL;
+	if (!c)
+		return;
+	c->busy = busy;
+	if (!busy)
+		c->idle_since = now_ns();
+}
+
+static void request_done(void *cls, struct MHD_Connection *mc, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	conn_busy(mc, false);
+}
+
 static const char index_page[] =
 "<!DOCTYPE html>\n"
 "<html><head><title>vfio_exporter</title></head>\n"
@@ -711,6 +867,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn,
 	/* The first call brings the headers only; answer on the next. */
 	if (*con_cls != &seen_headers) {
 		*con_cls = &seen_headers;
+		conn_busy(conn, true);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {	/* a body we do not want */
@@ -766,6 +923,48 @@ static int open_listener(void)
 	return fd;
 }
 
+/*
+ * libmicrohttpd's messages, at most one a second: each connection closed
+ * for a newcomer is one, and an attack must not flood the log.
+ */
+static void http_log(void *cls, const char *fmt, va_list ap)
+{
+	static unsigned long dropped;
+	static __u64 last;
+	__u64 t = now_ns();
+
+	if (last && t - last < 1000000000ull) {
+		dropped++;
+		return;
+	}
+	last = t;
+	fprintf(stderr, "vfio_exporter: http: ");
+	vfprintf(stderr, fmt, ap);
+	if (dropped)
+		fprintf(stderr, "vfio_exporter: http: (and %lu more messages not shown)\n", dropped);
+	dropped = 0;
+}
+
+/* The HTTP server on @lfd, with the limits of env (docs/vfio_exporter.md). */
+static struct MHD_Daemon *start_httpd(int lfd)
+{
+	nconns = env.max_conns + EVICT_SLACK;
+	conns = calloc(nconns, sizeof(*conns));
+	if (!conns)
+		return NULL;
+	return MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+				(env.addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				0, NULL, NULL, handle_request, NULL,
+				MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+				MHD_OPTION_LISTEN_SOCKET, lfd,
+				MHD_OPTION_CONNECTION_LIMIT, nconns,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, env.per_client + EVICT_SLACK,
+				MHD_OPTION_CONNECTION_TIMEOUT, env.idle_timeout,
+				MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
+				MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+				MHD_OPTION_END);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = {
@@ -812,13 +1011,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
-	httpd = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-				 (env.addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-				 0, NULL, NULL, handle_request, NULL,
-				 MHD_OPTION_LISTEN_SOCKET, lfd,
-				 MHD_OPTION_CONNECTION_LIMIT, 32u,
-				 MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				 MHD_OPTION_END);
+	httpd = start_httpd(lfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!httpd) {
 		err = -EIO;
@@ -835,6 +1028,7 @@ int main(int argc, char **argv)
 cleanup:
 	if (httpd)
 		MHD_stop_daemon(httpd);
+	free(conns);
 	if (lfd >= 0)
 		close(lfd);
 	vfb_counters_close(&counters);

@@ -5,11 +5,17 @@
  * renamed and sysfs pointed at a tree this test makes.  Nothing is loaded;
  * no BPF call is made.  Prints "PASS: ..." / "FAIL: ..." lines; exits 1 on a
  * failure.  Run from the top of the tree (it writes under build/).
+ * The HTTP server runs too, on a free loopback port, against idle
+ * connections: its index page (no BPF behind it) must still be served.
  */
 #define SYSFS_PCI "build/exporter-unit.sysfs"
 #define main vfio_exporter_main
 #include "../../loader/vfio_exporter.c"
 #undef main
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/resource.h>
 
 static int failures;
 
@@ -234,6 +240,120 @@ static void bdfs(void)
 	expect_str("format 0001:3a:1f.7", buf, "0001:3a:1f.7");
 }
 
+
+/* GET / on 127.0.0.1:@port; 1 when "200" came back within @ms. */
+static int get_index(int port, int ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct pollfd pf;
+	char buf[64] = "";
+	int fd, ok = 0;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    write(fd, req, sizeof(req) - 1) != sizeof(req) - 1)
+		goto out;
+	pf = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&pf, 1, ms) == 1 && read(fd, buf, sizeof(buf) - 1) > 12)
+		ok = !strncmp(buf, "HTTP/1.1 200", 12);
+out:
+	close(fd);
+	return ok;
+}
+
+/*
+ * @n connections to @port, nonblocking; with @trickle, half a request on
+ * each; with @spread, from 40 loopback addresses (127.0.0.2...), as many
+ * clients.
+ */
+static void dial_idle(int port, int *fds, int n, bool trickle, bool spread)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in src = { .sin_family = AF_INET,
+					   .sin_addr.s_addr = htonl(0x7f000002 + i % 40) };
+
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (spread)
+			bind(fds[i], (struct sockaddr *)&src, sizeof(src));
+		connect(fds[i], (struct sockaddr *)&sa, sizeof(sa));
+	}
+	usleep(300000);
+	for (int i = 0; trickle && i < n; i++)
+		if (write(fds[i], "GET / HTTP/1.1\r\nX: ", 20) < 0)
+			continue;
+}
+
+static void idle_connections(void)
+{
+	struct rlimit rl = { 2048, 2048 };
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct MHD_Daemon *d;
+	static int fds[600];
+	int lfd, port, n = 300, ok, k;
+	char what[160];
+
+	setrlimit(RLIMIT_NOFILE, &rl);
+	parse_listen("127.0.0.1:9466");
+	((struct sockaddr_in *)&env.addr)->sin_port = 0;	/* any free port */
+	lfd = open_listener();
+	getsockname(lfd, (struct sockaddr *)&sa, &len);
+	port = ntohs(sa.sin_port);
+	d = start_httpd(lfd);
+	verdict(d != NULL, "http: the server starts on a free port");
+	if (!d)
+		return;
+	verdict(get_index(port, 3000), "http: GET / answered");
+
+	dial_idle(port, fds, n, false, false);
+	snprintf(what, sizeof(what), "http: GET / answered within 3 s with %d idle connections open "
+		 "(limit %u, %u per client)", n, env.max_conns, env.per_client);
+	verdict(get_index(port, 3000), what);
+	/* The server's own count (a client may think connected what sits in the backlog). */
+	usleep(500000);
+	k = 0;
+	for (unsigned int i = 0; i < nconns; i++)
+		k += conns[i].used && !conns[i].closing;
+	snprintf(what, sizeof(what), "http: the server holds no more than %u of them, one client's (%d)",
+		 env.per_client, k);
+	verdict(k <= (int)env.per_client, what);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+
+	/* Half a request each: they reset the idle timer, never finish. */
+	dial_idle(port, fds, n, true, false);
+	ok = get_index(port, 3000);
+	verdict(ok, "http: GET / answered within 3 s among half-sent requests (slowloris)");
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+
+	/* Many clients, all of the places taken. */
+	dial_idle(port, fds, n, true, true);
+	verdict(get_index(port, 3000), "http: GET / answered within 3 s with 300 idle connections "
+		"from 40 clients");
+	usleep(500000);
+	k = 0;
+	for (unsigned int i = 0; i < nconns; i++)
+		k += conns[i].used && !conns[i].closing;
+	snprintf(what, sizeof(what), "http: ... the server holds no more than %u (%d)",
+		 env.max_conns, k);
+	verdict(k <= (int)env.max_conns, what);
+	ok = 1;
+	for (int i = 0; i < 5; i++)
+		ok &= get_index(port, 3000);
+	verdict(ok, "http: and 5 scrapes more in a row");
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	MHD_stop_daemon(d);
+	free(conns);
+	conns = NULL;
+}
+
 int main(void)
 {
 	formatting();
@@ -241,5 +361,6 @@ int main(void)
 	sysfs();
 	listen_args();
 	bdfs();
+	idle_connections();
 	return failures ? 1 : 0;
 }

@@ -71,6 +71,13 @@ for l in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 localhost:9466 1.2.3:9466 '[::1:9
 	check "exporter: bad -l '$l' exits 2 ($rc)" test $rc -eq 2
 	check "exporter: bad -l '$l' is named" has "$out" "'$l' is not ADDR:PORT"
 done
+for o in '--max-connections 1' '--max-per-client 0' '--idle-timeout x' '--max-connections 5000'; do
+	out=$($EXPORTER $o 2>&1); rc=$?
+	check "exporter: bad $o exits 2 ($rc)" test $rc -eq 2
+	check "exporter: bad $o is named" has "$out" "'${o#* }' is not a number"
+done
+check "exporter: --help names the connection limits" \
+	sh -c "$EXPORTER --help | grep -q -- '--max-per-client' && $EXPORTER --help | grep -q -- '--idle-timeout'"
 out=$($EXPORTER stray 2>&1); rc=$?
 check "exporter: a stray argument exits 2 ($rc)" test $rc -eq 2
 # Formatting, sysfs reading and -l parsing, from the exporter's own source.
@@ -100,6 +107,11 @@ if [ -x build/test-policy ]; then
 	build/test-policy | sed -n 's/^\(PASS\|FAIL\): /\1: policy compiler: /p' | tee -a "$r"
 else
 	fail "unit tests: build/test-policy not built (make unit-tests)"
+fi
+if [ -x build/test-pins ]; then
+	build/test-pins | sed -n 's/^\(PASS\|FAIL\): /\1: pin tree: /p' | tee -a "$r"
+else
+	fail "unit tests: build/test-pins not built (make unit-tests)"
 fi
 
 # --- the tools' command lines ---------------------------------------------------

@@ -297,6 +297,34 @@ check "prometheus: the target is healthy, no scrape error" target_healthy
 kill -TERM "$prom"; wait "$prom"
 check "prometheus stops cleanly" test $? -eq 0
 
+# --- idle connections cannot starve a scrape ---------------------------------
+# An unprivileged user holds 200 connections to a second exporter, sending a
+# byte of a header now and then and reopening whatever is closed; scrapes
+# must still be served within a few seconds.
+ATK=$BUILD/attack/us-idleconn
+if exp_start idle -l 127.0.0.1:9469; then
+	IDLE_PID=$EXP_PID
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$ATK" -t 127.0.0.1 9469 200 12 >"$OUT/idleconn.txt" 2>&1 &
+	atk=$!
+	sleep 3
+	ok=0
+	for n in 1 2 3 4 5; do
+		curl -sf -m 3 -o "$OUT/idle$n.prom" http://127.0.0.1:9469/metrics && ok=$((ok + 1))
+		sleep 1
+	done
+	check "idle connections: 5 of 5 scrapes served within 3 s ($ok)" test $ok -eq 5
+	check "idle connections: ... with the page" grep -q '^vfio_exporter_build_info' "$OUT/idle5.prom"
+	wait $atk
+	check "idle connections: the attack held connections ($(cat "$OUT/idleconn.txt"))" \
+		sh -c "grep -q '^us-idleconn: [1-9][0-9]* of 200 connections held' '$OUT/idleconn.txt'"
+	check "idle connections: the exporter still serves after" scrape idle6 http://127.0.0.1:9469
+	kill -TERM "$IDLE_PID"; wait "$IDLE_PID"
+	check "idle connections: the exporter exits 0 on SIGTERM" test $? -eq 0
+else
+	fail "idle connections: exporter on 9469: $(cat "$OUT/idle.err")"
+fi
+
 # --- stop -------------------------------------------------------------------------
 kill -TERM "$MAIN_PID"; wait "$MAIN_PID"
 check "exits 0 on SIGTERM" test $? -eq 0
