@@ -56,7 +56,7 @@ struct vfp_policy {
 	__u8 deny_reset;
 	__u8 deny_open;
 	__u8 deny_migration;
-	__u8 pad;
+	__u8 monitor;			/* mode: monitor (record, do not enforce) */
 };
 
 #endif /* __VFIO_POLICY_H */

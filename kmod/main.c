@@ -93,9 +93,24 @@ static ssize_t core_show(struct device_driver *driver, char *buf)
 }
 static DRIVER_ATTR_RO(core);
 
+static ssize_t modes_show(struct device_driver *driver, char *buf)
+{
+	return vfio_pci_bpf_modes_show(buf);
+}
+
+static ssize_t modes_store(struct device_driver *driver, const char *buf,
+			   size_t count)
+{
+	int err = vfio_pci_bpf_modes_store(buf);
+
+	return err ? err : count;
+}
+static DRIVER_ATTR_RW(modes);
+
 static struct attribute *vfio_pci_bpf_drv_attrs[] = {
 	&driver_attr_policies.attr,
 	&driver_attr_core.attr,
+	&driver_attr_modes.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vfio_pci_bpf_drv);

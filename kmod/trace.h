@@ -346,6 +346,66 @@ TRACE_EVENT(vfio_pci_bpf_mig_data,
 		  __entry->bytes)
 );
 
+/*
+ * A policy decision other than allow: the audit trail.  @hook is a
+ * VFIO_BPF_HOOK_*, @verdict VFIO_BPF_DENY or VFIO_BPF_REWRITE, @monitor
+ * set when the policy only records (the operation went on as under
+ * vfio-pci), @rule the index the program named (VFIO_BPF_NO_RULE if
+ * none), @policy its name ("" for require_policy without a policy).
+ * @region, @offset, @size and @value describe the operation as its hook's
+ * context does (docs/tracepoints.md has the table).
+ */
+TRACE_EVENT(vfio_pci_bpf_policy,
+	TP_PROTO(struct pci_dev *pdev, u32 hook, u32 verdict, bool monitor,
+		 u32 rule, const char *policy, u32 region, u64 offset, u64 size,
+		 u64 value),
+	TP_ARGS(pdev, hook, verdict, monitor, rule, policy, region, offset,
+		size, value),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, hook)
+		__field(u32, verdict)
+		__field(bool, monitor)
+		__field(u32, rule)
+		__string(policy, policy)
+		__field(pid_t, pid)
+		__array(char, comm, TASK_COMM_LEN)
+		__field(u32, region)
+		__field(u64, offset)
+		__field(u64, size)
+		__field(u64, value)
+	),
+
+	TP_fast_assign(
+		VFIO_PCI_BPF_DEV_ASSIGN;
+		__entry->hook = hook;
+		__entry->verdict = verdict;
+		__entry->monitor = monitor;
+		__entry->rule = rule;
+		__assign_str(policy);
+		__entry->pid = current->tgid;
+		memcpy(__entry->comm, current->comm, TASK_COMM_LEN);
+		__entry->region = region;
+		__entry->offset = offset;
+		__entry->size = size;
+		__entry->value = value;
+	),
+
+	TP_printk("%s %s %s %s rule=%d policy=%s pid=%d comm=%s region=%u off=0x%llx size=%llu value=0x%llx",
+		  __get_str(bdf),
+		  __print_symbolic(__entry->hook, { 0, "config_read" },
+				   { 1, "config_write" }, { 2, "bar_access" },
+				   { 3, "mmap" }, { 4, "set_irqs" }, { 5, "reset" },
+				   { 6, "open" }, { 7, "mig_transition" }),
+		  __entry->verdict == 2 ? "rewrite" : "deny",
+		  __entry->monitor ? "monitor" : "enforce",
+		  (int)__entry->rule, __get_str(policy), __entry->pid,
+		  __entry->comm, __entry->region, __entry->offset,
+		  __entry->size, __entry->value)
+);
+
 #endif /* _VFIO_PCI_BPF_TRACE_H_ */
 
 #undef TRACE_INCLUDE_PATH

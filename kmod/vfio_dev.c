@@ -492,9 +492,12 @@ static int vfio_pci_bpf_vma_region(struct vm_area_struct *vma)
 	return vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
 }
 
-/* May region @index be mapped (and its pages be faulted in) now? */
+/*
+ * May region @index be mapped (and its pages be faulted in) now?  @audit:
+ * the user asks (mmap, a fault), not the module (re-judging mappings).
+ */
 static bool vfio_pci_bpf_may_map(struct vfio_pci_bpf_device *vbdev, u32 index,
-				 u64 off, u64 len)
+				 u64 off, u64 len, bool audit)
 {
 	struct vfio_bpf_mmap ctx = {
 		.sbdf = vbdev->sbdf,
@@ -505,7 +508,7 @@ static bool vfio_pci_bpf_may_map(struct vfio_pci_bpf_device *vbdev, u32 index,
 
 	if (!vfio_pci_bpf_policed(vbdev))
 		return true;
-	return vfio_pci_bpf_hook_mmap(vbdev, &ctx) == VFIO_BPF_ALLOW;
+	return vfio_pci_bpf_hook_mmap(vbdev, &ctx, audit) == VFIO_BPF_ALLOW;
 }
 
 /*
@@ -528,7 +531,7 @@ static vm_fault_t vfio_pci_bpf_huge_fault(struct vm_fault *vmf,
 		return VM_FAULT_FALLBACK;
 	down_read(&vbdev->trap_sem);
 	if (!vfio_pci_bpf_may_map(vbdev, vfio_pci_bpf_vma_region(vma), 0,
-				  vma->vm_end - vma->vm_start))
+				  vma->vm_end - vma->vm_start, true))
 		ret = VM_FAULT_SIGBUS;
 	else if (order)
 		ret = core->huge_fault(vmf, order);
@@ -557,7 +560,7 @@ static int vfio_pci_bpf_mmap(struct vfio_device *vdev,
 	u64 len = vma->vm_end - vma->vm_start;
 	int ret;
 
-	if (!vfio_pci_bpf_may_map(vbdev, index, off, len)) {
+	if (!vfio_pci_bpf_may_map(vbdev, index, off, len, true)) {
 		ret = -EPERM;
 		goto out_trace;
 	}
@@ -611,7 +614,7 @@ void vfio_pci_bpf_revoke(struct vfio_pci_bpf_device *vbdev)
 		u64 len = pci_resource_len(cdev->pdev, bar);
 
 		if (len && inode &&
-		    !vfio_pci_bpf_may_map(vbdev, bar, 0, len))
+		    !vfio_pci_bpf_may_map(vbdev, bar, 0, len, false))
 			unmap_mapping_range(inode->i_mapping,
 					    VFIO_PCI_INDEX_TO_OFFSET(bar),
 					    len, true);
@@ -939,7 +942,7 @@ static noinline long vfio_pci_bpf_region_info(struct vfio_pci_bpf_device *vbdev,
 		.offset = 0,
 		.length = info.size,
 	};
-	if (vfio_pci_bpf_hook_mmap(vbdev, &ctx) == VFIO_BPF_ALLOW)
+	if (vfio_pci_bpf_hook_mmap(vbdev, &ctx, false) == VFIO_BPF_ALLOW)
 		return 0;
 	info.flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
 	if (put_user(info.flags, &uinfo->flags))

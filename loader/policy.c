@@ -315,7 +315,9 @@ static int parse_policy(struct ctx *c, const yaml_node_t *n, struct vfp_entry *e
 {
 	static const char *const keys[] = {
 		"name", "match", "config", "bars", "interrupts", "reset", "open", "migration",
+		"mode",
 	};
+	static const char *const modes[] = { "enforce", "monitor" };
 	static const char *const irq_keys[] = { "intx", "msi", "msix", "err", "req" };
 	struct vfp_policy *p = &e->policy;
 	const char *name;
@@ -326,7 +328,7 @@ static int parse_policy(struct ctx *c, const yaml_node_t *n, struct vfp_entry *e
 	e->match.vendor = e->match.device = e->match.vf = -1;
 	for (int i = 0; i < 5; i++)
 		p->max_vectors[i] = VFP_NO_LIMIT;
-	if (check_keys(c, n, "policy", keys, 8))
+	if (check_keys(c, n, "policy", keys, 9))
 		return -1;
 	x = get(c, n, "name");
 	name = scalar(x);
@@ -377,6 +379,13 @@ static int parse_policy(struct ctx *c, const yaml_node_t *n, struct vfp_entry *e
 	    parse_allow_deny(c, n, "open", &p->deny_open) ||
 	    parse_allow_deny(c, n, "migration", &p->deny_migration))
 		return -1;
+	if ((x = get(c, n, "mode"))) {
+		int m = get_choice(c, x, "mode", modes, 2);
+
+		if (m < 0)
+			return -1;
+		p->monitor = m;
+	}
 	return 0;
 }
 

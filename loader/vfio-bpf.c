@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@
 #include "common.h"
 #include "counters.h"
 #include "pins.h"
+#include "vfio_bpf_hooks.h"
 #include "policy.h"
 #include "vfio_policy.skel.h"
 
@@ -71,6 +73,9 @@ static const char doc[] =
 "                            first policy of FILE that matches it\n"
 "  policy show               the policy in force on each device\n"
 "  policy remove             detach the policies\n"
+"  policy mode enforce|monitor\n"
+"                            switch policies at once between enforcing and\n"
+"                            only recording what they would deny (monitor)\n"
 "  policy watch FILE         apply FILE now, then to every device that binds\n"
 "                            to vfio-pci-bpf (for systems without udev)\n"
 "\v"
@@ -85,6 +90,7 @@ static const char doc[] =
 "    vfio-bpf policy apply /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply -d 0000:01:00.0 policy.yaml   # one device\n"
 "    vfio-bpf policy remove -d 0000:01:00.0\n"
+"    vfio-bpf policy mode monitor -d 0000:01:00.0          # record, do not deny\n"
 "    vfio-bpf policy watch /etc/vfio-bpf/policy.yaml &\n";
 
 static const struct argp_option opts[] = {
@@ -308,7 +314,8 @@ static void print_policy(const struct vfp_policy *p)
 {
 	static const char *const irq[] = { "intx", "msi", "msix", "err", "req" };
 
-	printf("  policy %s\n", p->name);
+	printf("  policy %s%s\n", p->name,
+	       p->monitor ? " (mode: monitor, records what it would deny)" : "");
 	for (__u32 i = 0; i < p->n_config && i < VFP_MAX_CONFIG_RULES; i++) {
 		const struct vfp_config_rule *r = &p->config[i];
 
@@ -399,6 +406,16 @@ static int apply_one(const struct vfp_device *d, const struct vfp_entry *e)
 	if (!skel)
 		return -errno;
 	skel->struct_ops.vfp_ops->sbdf = sbdf_of(d->bdf);
+	/*
+	 * The module records decisions under this name, and monitors or
+	 * enforces.  bpftool's skeleton cannot name a char array member, so
+	 * the name goes in by its offset in the (same-layout) struct.
+	 */
+	_Static_assert(sizeof(*skel->struct_ops.vfp_ops) == sizeof(struct vfio_pci_bpf_ops),
+		       "skeleton struct_ops layout");
+	snprintf((char *)skel->struct_ops.vfp_ops + offsetof(struct vfio_pci_bpf_ops, name),
+		 VFIO_BPF_NAME_LEN, "%s", e->policy.name);
+	skel->struct_ops.vfp_ops->flags = e->policy.monitor ? VFIO_BPF_OPS_MONITOR : 0;
 	memcpy((void *)&skel->rodata->policy, &e->policy, sizeof(e->policy));
 	err = vfio_policy_bpf__load(skel);
 	if (err) {
@@ -580,6 +597,69 @@ static int for_each_policed(int (*fn)(const char *bdf))
 	return ret;
 }
 
+/*
+ * The mode the kernel enforces @bdf's policy in, from the module's modes
+ * file ("<bdf> <enforce|monitor> <name>" a line): "enforce", "monitor",
+ * or NULL when the module does not say.
+ */
+static const char *kernel_mode(const char *bdf)
+{
+	static char mode[16];
+	char path[PATH_MAX], line[128], b[32], m[16];
+	const char *ret = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/modes", vfb_driver_sysfs);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %15s", b, m) == 2 && !strcmp(b, bdf)) {
+			snprintf(mode, sizeof(mode), "%s", m);
+			ret = mode;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+/* policy mode enforce|monitor [-d BDF]: the module switches at once. */
+static int cmd_mode(const char *mode)
+{
+	char path[PATH_MAX];
+	const char *now;
+	FILE *f;
+	int err = 0;
+
+	if (strcmp(mode, "enforce") && strcmp(mode, "monitor")) {
+		fprintf(stderr, "vfio-bpf: policy mode is enforce or monitor, not '%s'\n", mode);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/modes", vfb_driver_sysfs);
+	f = fopen(path, "we");
+	if (!f) {
+		fprintf(stderr, "vfio-bpf: cannot switch modes: %s: %s%s\n", path, strerror(errno),
+			errno == ENOENT ? " (is vfio_pci_bpf loaded, and new enough for monitor mode?)" : "");
+		return 1;
+	}
+	if (fprintf(f, "%s %s\n", env.bdf ? env.bdf : "all", mode) < 0 || fflush(f))
+		err = errno;
+	if (fclose(f) && !err)
+		err = errno;
+	if (err) {
+		fprintf(stderr, "vfio-bpf: %s: %s%s\n", env.bdf ? env.bdf : "all", strerror(err),
+			err == ENODEV ? " (no policy attached there)" : "");
+		return 1;
+	}
+	if (env.bdf) {
+		now = kernel_mode(env.bdf);
+		printf("%s: %s\n", env.bdf, now ? now : "mode unknown");
+	} else {
+		printf("every policy: %s\n", mode);
+	}
+	return 0;
+}
+
 static int show_one(const char *bdf)
 {
 	struct vfio_policy_bpf__rodata ro;
@@ -616,6 +696,8 @@ static int show_one(const char *bdf)
 		printf("%s: denied %llu, rewritten %llu\n", bdf, (unsigned long long)st.denied,
 		       (unsigned long long)st.rewritten);
 	printf("  state: %s\n", state_text(state));
+	if (state != PIN_STALE && kernel_mode(bdf))
+		printf("  mode: %s\n", kernel_mode(bdf));
 	if (state == PIN_STALE && k)
 		printf("  the kernel has another program's policy attached there (link %u)\n",
 		       k->link_id);
@@ -927,6 +1009,8 @@ int main(int argc, char **argv)
 		return cmd_watch(env.argv[2]);
 	if (!strcmp(sub, "show") && env.argc == 2)
 		return cmd_show();
+	if (!strcmp(sub, "mode") && env.argc == 3)
+		return cmd_mode(env.argv[2]);
 	if (!strcmp(sub, "remove") && env.argc == 2) {
 		int lock = take_lock(), ret;
 
@@ -936,6 +1020,7 @@ int main(int argc, char **argv)
 		close(lock);
 		return ret;
 	}
-	fprintf(stderr, "vfio-bpf: usage: vfio-bpf policy check|apply|watch FILE, policy show|remove [-d BDF]\n");
+	fprintf(stderr, "vfio-bpf: usage: vfio-bpf policy check|apply|watch FILE, policy show|remove [-d BDF],\n"
+		"  policy mode enforce|monitor [-d BDF]\n");
 	return 2;
 }
