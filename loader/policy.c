@@ -4,6 +4,7 @@
  * their positions, so every complaint names file:line:column.  The tree is
  * compiled into one struct vfp_policy per policy, plus its match.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -39,9 +40,16 @@ static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * A scalar's text, or NULL.  libyaml lets a quoted scalar hold a NUL
+ * ("a\0b"); as a C string that would silently stand for its first part.
+ */
 static const char *scalar(const yaml_node_t *n)
 {
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	if (!n || n->type != YAML_SCALAR_NODE ||
+	    strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+		return NULL;
+	return (const char *)n->data.scalar.value;
 }
 
 static yaml_node_t *node(struct ctx *c, int id)
@@ -49,18 +57,38 @@ static yaml_node_t *node(struct ctx *c, int id)
 	return yaml_document_get_node(c->doc, id);
 }
 
-/* An integer, decimal or 0x hex, in [min, max]. */
+/*
+ * Digits only, decimal or 0x hex: strtoull() alone would also take
+ * leading blanks, a sign (" -1" wraps to a large number) and a leading 0
+ * as octal (010 would be 8, 08 an error).
+ */
+static int parse_number(const char *s, unsigned long long *out)
+{
+	const char *digits = "0123456789";
+	int base = 10;
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = "0123456789abcdefABCDEF";
+		base = 16;
+		s += 2;
+	}
+	if (!*s || strspn(s, digits) != strlen(s))
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, base);
+	return errno || *end ? -1 : 0;
+}
+
+/* An integer, decimal or 0x hex, in [0, max]. */
 static int get_uint(struct ctx *c, const yaml_node_t *n, const char *what,
 		    unsigned long long max, unsigned long long *out)
 {
 	const char *s = scalar(n);
-	char *end;
 
 	if (!s || !*s)
 		return fail(c, n, "%s must be a number", what);
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	if (errno || *end || *s == '-')
+	if (parse_number(s, out))
 		return fail(c, n, "%s must be a number, not '%s'", what, s);
 	if (*out > max)
 		return fail(c, n, "%s %s is out of range (at most %#llx)", what, s, max);
@@ -86,14 +114,17 @@ static int get_choice(struct ctx *c, const yaml_node_t *n, const char *what,
 	return fail(c, n, "%s must be one of %s", what, list);
 }
 
+/* Exactly DDDD:BB:DD.F, as sysfs names devices (any case). */
 static int get_bdf(struct ctx *c, const yaml_node_t *n, const char *what, char *out)
 {
+	static const char shape[] = "xxxx:xx:xx.x";
 	const char *s = scalar(n);
 	unsigned int d, b, dev, f;
-	char tail;
+	bool ok = s && strlen(s) == strlen(shape);
 
-	if (!s || sscanf(s, "%x:%x:%x.%x%c", &d, &b, &dev, &f, &tail) != 4 ||
-	    strlen(s) != 12 || d > 0xffff || b > 0xff || dev > 0x1f || f > 7)
+	for (int i = 0; ok && shape[i]; i++)
+		ok = shape[i] == 'x' ? isxdigit((unsigned char)s[i]) : s[i] == shape[i];
+	if (!ok || sscanf(s, "%x:%x:%x.%x", &d, &b, &dev, &f) != 4 || dev > 0x1f || f > 7)
 		return fail(c, n, "%s must be a PCI address like 0000:01:00.0%s%s%s", what,
 			    s ? ", not '" : "", s ? s : "", s ? "'" : "");
 	snprintf(out, VFP_BDF_LEN, "%04x:%02x:%02x.%x", d, b, dev, f);
@@ -461,6 +492,7 @@ int vfp_parse_file(const char *path, struct vfp_file *out, char *err, size_t err
 	FILE *f;
 	int ret;
 
+	memset(out, 0, sizeof(*out));
 	f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -484,6 +516,13 @@ int vfp_parse_file(const char *path, struct vfp_file *out, char *err, size_t err
 		len += n;
 		if (n == 0)
 			break;
+	}
+	/* A directory opens, then fails to read: not an empty file. */
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(buf);
+		fclose(f);
+		return -1;
 	}
 	fclose(f);
 	ret = vfp_parse_string(path, buf ? buf : "", len, out, err, errlen);

@@ -126,6 +126,32 @@ static const struct {
 	{ "bar out of range", "version: 1\npolicies:\n  - name: p\n    bars: [ { bar: 6, trap: true } ]\n",
 	  "bad.yaml:4:20: bar 6 is out of range (at most 0x5)" },
 	{ "empty file", "", "bad.yaml:1:1: empty policy file (expected version: 1 and policies:)" },
+	/* Numbers are digits, decimal or 0x hex; strtoull() alone took more. */
+	{ "a number with a leading blank",
+	  "version: 1\npolicies:\n  - name: p\n    config: [ { offset: \" 16\", write: deny } ]\n",
+	  "bad.yaml:4:25: offset must be a number, not ' 16'" },
+	{ "a number with a sign",
+	  "version: 1\npolicies:\n  - name: p\n    config: [ { offset: +16, write: deny } ]\n",
+	  "bad.yaml:4:25: offset must be a number, not '+16'" },
+	{ "a negative number that wraps to 1", "version: \" -18446744073709551615\"\npolicies: []\n",
+	  "bad.yaml:1:10: version must be a number, not ' -18446744073709551615'" },
+	{ "0x twice",
+	  "version: 1\npolicies:\n  - name: p\n    config: [ { offset: 0x0x10, write: deny } ]\n",
+	  "bad.yaml:4:25: offset must be a number, not '0x0x10'" },
+	/* A BDF is exactly DDDD:BB:DD.F; sscanf() alone took 0x and blanks. */
+	{ "a BDF with 0x", "version: 1\npolicies:\n  - name: p\n    match: { bdf: 0x00:00:04.0 }\n",
+	  "bad.yaml:4:19: match.bdf must be a PCI address like 0000:01:00.0, not '0x00:00:04.0'" },
+	{ "a BDF with a blank", "version: 1\npolicies:\n  - name: p\n    match: { pf: \" 000:00:06.0\" }\n",
+	  "bad.yaml:4:18: match.pf must be a PCI address like 0000:01:00.0, not ' 000:00:06.0'" },
+	{ "a BDF with shifted fields",
+	  "version: 1\npolicies:\n  - name: p\n    match: { bdf: 0000:0:004.0 }\n",
+	  "bad.yaml:4:19: match.bdf must be a PCI address like 0000:01:00.0, not '0000:0:004.0'" },
+	/* A NUL inside a quoted scalar: as a C string it was its first part. */
+	{ "a NUL in a name", "version: 1\npolicies:\n  - name: \"a\\0b\"\n",
+	  "bad.yaml:3:11: policy needs a name" },
+	{ "a NUL in a number",
+	  "version: 1\npolicies:\n  - name: p\n    config: [ { offset: 0x10, read: \"0x12\\0junk\" } ]\n",
+	  "bad.yaml:4:37: read (allow, deny or a value) must be a number" },
 };
 
 static void test_bad(void)
@@ -152,6 +178,36 @@ static void test_missing_file(void)
 	verdict(vfp_parse_file("/nonexistent/p.yaml", &f, err, sizeof(err)) == -1 &&
 		!strcmp(err, "/nonexistent/p.yaml: No such file or directory"),
 		"missing file named with errno (%s)", err);
+	/* fopen() takes a directory; reading it fails, which is no empty file. */
+	verdict(vfp_parse_file("/", &f, err, sizeof(err)) == -1 &&
+		!strcmp(err, "/: Is a directory") && !f.entries,
+		"a directory is refused as one (%s)", err);
+}
+
+/* Decimal means decimal: a leading 0 is no octal (010 was 8, 08 an error). */
+static void test_numbers(void)
+{
+	static const char text[] =
+		"version: 1\npolicies:\n  - name: p\n    config:\n"
+		"      - { offset: 010, size: 02, write: deny }\n"
+		"      - { offset: 0X1C, size: 08, read: deny }\n"
+		"    match: { bdf: 0000:00:1F.7 }\n";
+	struct vfp_file f;
+	char err[256] = "";
+	const struct vfp_policy *p;
+
+	if (vfp_parse_string("n.yaml", text, strlen(text), &f, err, sizeof(err))) {
+		verdict(0, "numbers: parses (%s)", err);
+		return;
+	}
+	p = &f.entries[0].policy;
+	verdict(p->config[0].offset == 10 && p->config[0].size == 2,
+		"numbers: 010 is ten, 02 two (%u, %u)", p->config[0].offset, p->config[0].size);
+	verdict(p->config[1].offset == 0x1c && p->config[1].size == 8,
+		"numbers: 0X1C is hex, 08 eight (%#x, %u)", p->config[1].offset, p->config[1].size);
+	verdict(!strcmp(f.entries[0].match.bdf, "0000:00:1f.7"),
+		"numbers: an upper-case BDF is taken, in sysfs spelling (%s)", f.entries[0].match.bdf);
+	vfp_file_free(&f);
 }
 
 int main(void)
@@ -159,6 +215,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_missing_file();
+	test_numbers();
 	printf("test-policy: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
