@@ -88,6 +88,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	require(f.n >= 0 && (f.n == 0 || f.entries));
+	/* The same bytes compile to the same policies: no state between runs. */
+	{
+		struct vfp_file g;
+
+		require(!vfp_parse_string(NAME, (const char *)data, size, &g, err, sizeof(err)));
+		require(g.n == f.n && !memcmp(g.entries, f.entries, f.n * sizeof(*f.entries)));
+		vfp_file_free(&g);
+	}
 	for (int i = 0; i < f.n; i++)
 		check_policy(&f.entries[i]);
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
