@@ -57,9 +57,11 @@ help:
 	@echo '             against stock vfio-pci (QEMU -icount)'
 	@echo '  vm-shell   run CMD="..." in the test bed guest'
 	@echo '  checkpatch run the kernel'"'"'s checkpatch.pl on kmod/'
+	@echo '  fuzz       fuzz the policy compiler with libFuzzer for FUZZ_TIME seconds'
+	@echo '             (default 60); crashes land in build/fuzz/'
 	@echo '  clean      remove build products (keeps .cache/)'
 	@echo 'Variables: V=1 (show commands), KDIR=<kernel build dir>,'
-	@echo '           ACCEL=kvm (real VT-x/AMD-V hosts), T=<test group>'
+	@echo '           ACCEL=kvm (real VT-x/AMD-V hosts), T=<test group>, FUZZ_TIME=<s>'
 
 # ---- dependencies -------------------------------------------------------
 
@@ -70,7 +72,9 @@ deps:
 DEPS_STAMP := $(KCACHE)/.unpacked
 DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe patch \
 	      curl jq prometheus promtool
-DEPS_FILES := /usr/include/microhttpd.h
+# libFuzzer's runtime for clang-$(LLVM_VERSION) (libclang-rt-$(LLVM_VERSION)-dev), for make fuzz.
+LIBFUZZER  := /usr/lib/llvm-$(LLVM_VERSION)/lib/clang/$(LLVM_VERSION)/lib/linux/libclang_rt.fuzzer-x86_64.a
+DEPS_FILES := /usr/include/microhttpd.h $(LIBFUZZER)
 deps-if-needed:
 	$(Q)missing=; for t in $(DEPS_TOOLS); do \
 		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
@@ -178,6 +182,14 @@ $(BUILD)/test-policy: tests/unit/test-policy.c loader/policy.c loader/policy.h i
 	$(Q)$(CC) $(CFLAGS) $(WARN) -Iinclude -Iloader -o $@ tests/unit/test-policy.c \
 		loader/policy.c -lyaml
 
+# The policy compiler under libFuzzer, ASan and UBSan (any UB aborts).
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	       -fno-sanitize-recover=all
+$(BUILD)/fuzz-policy: tests/fuzz/fuzz-policy.c loader/policy.c loader/policy.h include/vfio_policy.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(WARN) -Iinclude -Iloader -o $@ tests/fuzz/fuzz-policy.c \
+		loader/policy.c -lyaml
+
 $(BUILD)/test-pins: tests/unit/test-pins.c loader/pins.c loader/pins.h | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -Iloader -o $@ tests/unit/test-pins.c loader/pins.c $(LIBBPF_LIBS)
@@ -194,7 +206,7 @@ $(BUILD)/vfio_exporter: loader/vfio_exporter.c include/vfio_trace.h $(COMMON) $(
 		loader/counters.c loader/pins.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 # vfio_exporter.c included whole, with sysfs pointed at a tree the test makes.
-host-tests: $(BUILD)/exporter-unit
+host-tests: $(BUILD)/exporter-unit $(BUILD)/fuzz-policy
 
 $(BUILD)/exporter-unit: tests/host/exporter_unit.c loader/vfio_exporter.c include/vfio_trace.h $(COMMON) \
 		$(COUNTERS)
@@ -234,6 +246,16 @@ $(BUILD)/vm/initramfs.img: tests/vm/mkinitramfs.sh tests/vm/initramfs-init $(DEP
 
 # ---- tests --------------------------------------------------------------
 
+# New inputs go to build/fuzz/corpus; the committed seeds stay as they are.
+FUZZ_TIME ?= 60
+fuzz: deps-if-needed
+	$(Q)$(SUBMAKE) $(BUILD)/fuzz-policy
+	$(call msg,FUZZ,"policy compiler for $(FUZZ_TIME) s")
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus
+	$(Q)$(BUILD)/fuzz-policy -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+		-dict=tests/fuzz/policy.dict -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus tests/fuzz/corpus
+
 # --strict, less the checks that the TRACE_EVENT() layout and a macro taking
 # a struct member name always trip.
 CHECKPATCH_IGNORE := OPEN_ENDED_LINE,PARENTHESIS_ALIGNMENT,MACRO_ARG_REUSE,MACRO_ARG_PRECEDENCE
@@ -262,5 +284,5 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench vm-shell clean

@@ -114,6 +114,26 @@ else
 	fail "unit tests: build/test-pins not built (make unit-tests)"
 fi
 
+# --- the policy compiler under libFuzzer (make fuzz, briefly) -----------------
+
+# A short run from the committed seeds: any crash, leak or undefined
+# behaviour fails it, and so does a fuzzer that executed nothing.
+FUZZ=build/fuzz-policy
+if [ -x "$FUZZ" ]; then
+	fz=build/fuzz-smoke
+	rm -rf "$fz"; mkdir -p "$fz/corpus"
+	"$FUZZ" -max_total_time="${FUZZ_SMOKE_TIME:-15}" -timeout=10 -print_final_stats=1 \
+		-dict=tests/fuzz/policy.dict -artifact_prefix="$fz/" \
+		"$fz/corpus" tests/fuzz/corpus >"$fz/log" 2>&1; rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$fz/log")
+	crash=$(ls "$fz" | grep -E '^(crash|leak|timeout|oom)-' | head -n 1)
+	check "fuzz: policy compiler survives ${FUZZ_SMOKE_TIME:-15} s of libFuzzer (exit $rc${crash:+, $crash})" \
+		sh -c "test $rc -eq 0 && test -z '$crash' || { grep -m 3 -E 'ERROR|SUMMARY|broken promise' '$fz/log'; false; }"
+	check "fuzz: the fuzzer really ran (${execs:-no} execs)" test "${execs:-0}" -gt 0
+else
+	fail "fuzz: $FUZZ not built (make host-tests)"
+fi
+
 # --- the tools' command lines ---------------------------------------------------
 
 for t in vfio-trace vfio-bpf; do
