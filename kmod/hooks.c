@@ -434,7 +434,7 @@ static int vfio_pci_bpf_btf_struct_access(struct bpf_verifier_log *log,
 	    (id == ids[4] &&
 	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_mig, rule, off, size)))
 		return 0;
-	bpf_log(log, "vfio_pci_bpf_ops: only vfio_bpf_access.value is writable, and each context's rule\n");
+	bpf_log(log, "vfio_pci_bpf_ops: only vfio_bpf_access.value is writable (and rule)\n");
 	return -EACCES;
 }
 
