@@ -35,6 +35,7 @@ enum vfio_bpf_verdict {
 	VFIO_BPF_ALLOW		= 0,	/* go on as vfio-pci would */
 	VFIO_BPF_DENY		= 1,	/* fail the operation with -EPERM */
 	VFIO_BPF_REWRITE	= 2,	/* config access: use ctx->value instead */
+	VFIO_BPF_DROP		= 3,	/* config write: write nothing, succeed */
 };
 
 /* VFIO region indexes (enum in linux/vfio.h), for BPF programs. */
@@ -57,8 +58,8 @@ enum vfio_bpf_verdict {
  * most 8 bytes, BAR reads as the user made them.  @value is the module's
  * own copy of the data (what the device gets or what the user will see);
  * it is 0 for reads of a BAR and writes of the VGA region, which are
- * judged by where they go.  Only @value and @rule may be written by the
- * program.
+ * judged by where they go.  Only @value, @keep and @rule may be written
+ * by the program.
  *
  * Every context ends in @rule: a program may set it to the index of the
  * rule that decided, which the audit tracepoint reports with a denial or
@@ -73,6 +74,12 @@ struct vfio_bpf_access {
 	__u64 value;		/* config read: the value read; write: to write */
 	__u32 rule;		/* written by the program: the deciding rule */
 	__u32 pad;
+	/*
+	 * Written by the program with REWRITE of a config write: these bits
+	 * keep the register's current value (as the user reads it) instead
+	 * of taking @value's.
+	 */
+	__u64 keep;
 };
 
 /* mmap of a region, and the mmap flag of VFIO_DEVICE_GET_REGION_INFO. */
@@ -121,6 +128,7 @@ struct vfio_bpf_mig {
 
 /* struct vfio_pci_bpf_ops.flags */
 #define VFIO_BPF_OPS_MONITOR	(1u << 0)	/* record decisions, enforce none */
+#define VFIO_BPF_OPS_NO_MIGRATION (1u << 1)	/* the device does not advertise migration */
 
 #define VFIO_BPF_NAME_LEN	32
 

@@ -109,6 +109,19 @@ bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev)
 	return rcu_access_pointer(vbdev->ops);
 }
 
+/* Does the policy in force say the device does not migrate? */
+bool vfio_pci_bpf_hides_migration(struct vfio_pci_bpf_device *vbdev)
+{
+	const struct vfio_pci_bpf_ops *ops;
+	bool hide;
+
+	rcu_read_lock();
+	ops = rcu_dereference(vbdev->ops);
+	hide = ops && (READ_ONCE(ops->flags) & VFIO_BPF_OPS_NO_MIGRATION);
+	rcu_read_unlock();
+	return hide;
+}
+
 /*
  * What the module has attached, for tools to compare their pins with:
  * one line per policy, "<bdf> link=<id> state=<bound|unbound>".
@@ -272,11 +285,12 @@ static int vfio_pci_bpf_decided(struct vfio_pci_bpf_device *vbdev,
 /*
  * Call one hook.  Without a policy, require_policy denies and otherwise
  * the operation goes on; a hook left NULL allows; a verdict the hook does
- * not define denies, so a buggy program fails closed.  Anything but allow
+ * not define (a bit of @verdicts besides ALLOW and DENY) denies, so a
+ * buggy program fails closed.  Anything but allow
  * is recorded with what the operation was (@region, @offset, @size,
  * @value) unless @audit is false (the module's own queries).
  */
-#define VFIO_PCI_BPF_CALL(vbdev, hook, id, ctx, rewrite_ok, audit,		\
+#define VFIO_PCI_BPF_CALL(vbdev, hook, id, ctx, verdicts, audit,		\
 			  region, offset, size, value)				\
 ({										\
 	const struct vfio_pci_bpf_ops *ops__;					\
@@ -291,7 +305,7 @@ static int vfio_pci_bpf_decided(struct vfio_pci_bpf_device *vbdev,
 	else if (ops__->hook)							\
 		v__ = ops__->hook(ctx);						\
 	if (v__ != VFIO_BPF_ALLOW &&						\
-	    !((rewrite_ok) && v__ == VFIO_BPF_REWRITE))			\
+	    ((unsigned int)v__ > VFIO_BPF_DROP || !((verdicts) & BIT(v__))))	\
 		v__ = VFIO_BPF_DENY;						\
 	if (v__ != VFIO_BPF_ALLOW && (audit))					\
 		v__ = vfio_pci_bpf_decided(vbdev, ops__, id, v__, (ctx)->rule,	\
@@ -303,29 +317,37 @@ static int vfio_pci_bpf_decided(struct vfio_pci_bpf_device *vbdev,
 	v__;									\
 })
 
-#define VFIO_PCI_BPF_CALL_ACCESS(vbdev, hook, id, ctx, rewrite_ok)		\
-	VFIO_PCI_BPF_CALL(vbdev, hook, id, ctx, rewrite_ok, true,		\
+#define VFIO_PCI_BPF_ONLY		BIT(VFIO_BPF_DENY)
+#define VFIO_PCI_BPF_REWRITES		(BIT(VFIO_BPF_DENY) | BIT(VFIO_BPF_REWRITE))
+#define VFIO_PCI_BPF_WRITES		(VFIO_PCI_BPF_REWRITES | BIT(VFIO_BPF_DROP))
+
+#define VFIO_PCI_BPF_CALL_ACCESS(vbdev, hook, id, ctx, verdicts)		\
+	VFIO_PCI_BPF_CALL(vbdev, hook, id, ctx, verdicts, true,		\
 			  (ctx)->region, (ctx)->offset, (ctx)->size, (ctx)->value)
 
 int vfio_pci_bpf_hook_config_read(struct vfio_pci_bpf_device *vbdev,
 				  struct vfio_bpf_access *ctx)
 {
 	return VFIO_PCI_BPF_CALL_ACCESS(vbdev, config_read,
-					VFIO_BPF_HOOK_CONFIG_READ, ctx, true);
+					VFIO_BPF_HOOK_CONFIG_READ, ctx,
+					VFIO_PCI_BPF_REWRITES);
 }
 
 int vfio_pci_bpf_hook_config_write(struct vfio_pci_bpf_device *vbdev,
 				   struct vfio_bpf_access *ctx)
 {
+	ctx->keep = 0;
 	return VFIO_PCI_BPF_CALL_ACCESS(vbdev, config_write,
-					VFIO_BPF_HOOK_CONFIG_WRITE, ctx, true);
+					VFIO_BPF_HOOK_CONFIG_WRITE, ctx,
+					VFIO_PCI_BPF_WRITES);
 }
 
 int vfio_pci_bpf_hook_bar_access(struct vfio_pci_bpf_device *vbdev,
 				 struct vfio_bpf_access *ctx)
 {
 	return VFIO_PCI_BPF_CALL_ACCESS(vbdev, bar_access,
-					VFIO_BPF_HOOK_BAR_ACCESS, ctx, false);
+					VFIO_BPF_HOOK_BAR_ACCESS, ctx,
+					VFIO_PCI_BPF_ONLY);
 }
 
 /*
@@ -335,8 +357,9 @@ int vfio_pci_bpf_hook_bar_access(struct vfio_pci_bpf_device *vbdev,
 int vfio_pci_bpf_hook_mmap(struct vfio_pci_bpf_device *vbdev,
 			   struct vfio_bpf_mmap *ctx, bool audit)
 {
-	return VFIO_PCI_BPF_CALL(vbdev, mmap, VFIO_BPF_HOOK_MMAP, ctx, false,
-				 audit, ctx->region, ctx->offset, ctx->length, 0);
+	return VFIO_PCI_BPF_CALL(vbdev, mmap, VFIO_BPF_HOOK_MMAP, ctx,
+				 VFIO_PCI_BPF_ONLY, audit, ctx->region, ctx->offset,
+				 ctx->length, 0);
 }
 
 /* Recorded as region = index, offset = start, size = count, value = nvec. */
@@ -344,7 +367,7 @@ int vfio_pci_bpf_hook_set_irqs(struct vfio_pci_bpf_device *vbdev,
 			       struct vfio_bpf_irq *ctx)
 {
 	return VFIO_PCI_BPF_CALL(vbdev, set_irqs, VFIO_BPF_HOOK_SET_IRQS, ctx,
-				 false, true, ctx->index, ctx->start,
+				 VFIO_PCI_BPF_ONLY, true, ctx->index, ctx->start,
 				 ctx->count, ctx->nvec);
 }
 
@@ -352,8 +375,8 @@ int vfio_pci_bpf_hook_set_irqs(struct vfio_pci_bpf_device *vbdev,
 int vfio_pci_bpf_hook_reset(struct vfio_pci_bpf_device *vbdev,
 			    struct vfio_bpf_dev *ctx)
 {
-	return VFIO_PCI_BPF_CALL(vbdev, reset, VFIO_BPF_HOOK_RESET, ctx, false,
-				 true, ctx->kind, 0, 0, 0);
+	return VFIO_PCI_BPF_CALL(vbdev, reset, VFIO_BPF_HOOK_RESET, ctx,
+				 VFIO_PCI_BPF_ONLY, true, ctx->kind, 0, 0, 0);
 }
 
 /*
@@ -386,7 +409,8 @@ int vfio_pci_bpf_hook_mig_transition(struct vfio_pci_bpf_device *vbdev,
 				     struct vfio_bpf_mig *ctx)
 {
 	return VFIO_PCI_BPF_CALL(vbdev, mig_transition,
-				 VFIO_BPF_HOOK_MIG_TRANSITION, ctx, false, true,
+				 VFIO_BPF_HOOK_MIG_TRANSITION, ctx,
+				 VFIO_PCI_BPF_ONLY, true,
 				 ctx->from, ctx->to, 0, 0);
 }
 
@@ -423,6 +447,7 @@ static int vfio_pci_bpf_btf_struct_access(struct bpf_verifier_log *log,
 
 	if (id == ids[0] &&
 	    (VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_access, value, off, size) ||
+	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_access, keep, off, size) ||
 	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_access, rule, off, size)))
 		return 0;
 	if ((id == ids[1] &&
@@ -434,7 +459,7 @@ static int vfio_pci_bpf_btf_struct_access(struct bpf_verifier_log *log,
 	    (id == ids[4] &&
 	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_mig, rule, off, size)))
 		return 0;
-	bpf_log(log, "vfio_pci_bpf_ops: only vfio_bpf_access.value is writable (and rule)\n");
+	bpf_log(log, "vfio_pci_bpf_ops: only vfio_bpf_access.value is writable (and keep, rule)\n");
 	return -EACCES;
 }
 
@@ -474,7 +499,7 @@ static int vfio_pci_bpf_ops_validate(void *kdata)
 {
 	const struct vfio_pci_bpf_ops *ops = kdata;
 
-	if (ops->flags & ~VFIO_BPF_OPS_MONITOR)
+	if (ops->flags & ~(VFIO_BPF_OPS_MONITOR | VFIO_BPF_OPS_NO_MIGRATION))
 		return -EINVAL;
 	if (!memchr(ops->name, '\0', sizeof(ops->name)))
 		return -EINVAL;

@@ -22,6 +22,7 @@ static inline bool vfio_pci_bpf_hooks_on(void)
 }
 
 bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev);
+bool vfio_pci_bpf_hides_migration(struct vfio_pci_bpf_device *vbdev);
 
 /*
  * Does this device's every hooked operation go through its hooks?  Yes

@@ -655,10 +655,26 @@ void vfio_pci_bpf_lm_init(struct vfio_pci_bpf_device *vbdev)
 int vfio_pci_bpf_lm_open(struct vfio_pci_bpf_device *vbdev)
 {
 	struct vfio_pci_bpf_lm *lm = vfio_pci_bpf_lm_of(vbdev);
+	struct vfio_device *vdev = &vbdev->core_device.vdev;
 	int err;
 
 	if (!lm->provider)
 		return 0;
+	/*
+	 * A policy saying the device does not migrate hides it for this
+	 * open: the device looks like one without a provider, so a VMM
+	 * neither offers to migrate it nor moves it through RUNNING_P2P at
+	 * every stop.  Nobody holds the device yet, so nothing reads these
+	 * while they change.
+	 */
+	if (vfio_pci_bpf_hides_migration(vbdev)) {
+		vdev->mig_ops = NULL;
+		vdev->migration_flags = 0;
+		return 0;
+	}
+	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+				VFIO_MIGRATION_PRE_COPY;
+	vdev->mig_ops = &vfio_pci_bpf_lm_ops;
 
 	mutex_lock(&lm->state_mutex);
 	lm->state = VFIO_DEVICE_STATE_RUNNING;

@@ -162,8 +162,10 @@ static ssize_t vfio_pci_bpf_config_write_piece(struct vfio_pci_bpf_device *vbdev
 		.size = n,
 		.write = 1,
 	};
-	__le32 raw = 0;
+	__le32 raw = 0, cur = 0;
 	int verdict, kind;
+	ssize_t ret;
+	u32 keep;
 
 	if (copy_from_user(&raw, buf, n))
 		return -EFAULT;
@@ -171,8 +173,22 @@ static ssize_t vfio_pci_bpf_config_write_piece(struct vfio_pci_bpf_device *vbdev
 	verdict = vfio_pci_bpf_hook_config_write(vbdev, &ctx);
 	if (verdict == VFIO_BPF_DENY)
 		return -EPERM;
-	if (verdict == VFIO_BPF_REWRITE)
+	if (verdict == VFIO_BPF_DROP)
+		return n;	/* as a write to a read-only register */
+	if (verdict == VFIO_BPF_REWRITE) {
 		raw = cpu_to_le32(ctx.value);
+		keep = ctx.keep & GENMASK(8 * n - 1, 0);
+		if (keep) {
+			/* Kept bits: what the user would read there now. */
+			ret = vfio_pci_bpf_core.config_rw(&vbdev->core_device,
+							  &cur, n, &pos, false);
+			if (ret != n)
+				return ret < 0 ? ret : -EIO;
+			pos -= n;
+			raw = cpu_to_le32((le32_to_cpu(raw) & ~keep) |
+					  (le32_to_cpu(cur) & keep));
+		}
+	}
 	kind = vfio_pci_bpf_config_reset_kind(vbdev, ctx.offset, n,
 					      le32_to_cpu(raw));
 	if (kind >= 0 && vfio_pci_bpf_may_reset(vbdev, kind))

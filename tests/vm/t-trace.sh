@@ -15,7 +15,7 @@ check "modules load" load_modules
 check "edu0 bound to vfio-pci-bpf" bind "$EDU0" vfio-pci-bpf
 check "tracefs lists the vfio_pci_bpf system" test -d $T/events/vfio_pci_bpf
 n=$(ls -d $T/events/vfio_pci_bpf/vfio_pci_bpf_* | wc -l)
-check "13 events in the system ($n)" test "$n" -eq 13
+check "14 events in the system ($n)" test "$n" -eq 14
 
 # The known sequence: open (2 config reads for the ids), then one of each.
 SEQ="cfg-read:0x0:2 cfg-write:0x3c:1:0x5a bar-read:0x0 bar-write:0x4:0x0 msi-on msi-off do-reset bar-mmap"
