@@ -64,6 +64,14 @@ static void formatting(void)
 	put_family(&p, "vfio_z_total", "counter", "Zs.");
 	expect_str("HELP then TYPE", p.buf,
 		   "# HELP vfio_z_total Zs.\n# TYPE vfio_z_total counter\n");
+	{
+		char le[32];
+
+		le_seconds(1ULL << 10, le, sizeof(le));
+		expect_str("le of the first bucket: 2^10 ns exactly", le, "0.000001024");
+		le_seconds(1ULL << 30, le, sizeof(le));
+		expect_str("le of the last bucket: 2^30 ns exactly", le, "1.073741824");
+	}
 	page_reset(&p);
 	for (int i = 0; i < 5000; i++)
 		put(&p, "%04d\n", i);

@@ -133,8 +133,9 @@ static void text(void)
 		   "TIME(s)  BDF     COMM           PID EVENT           RET DETAIL");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		e = ev(cases[i].kind, -22);
+		e.pid = 123456;		/* six digits: the PID column's width */
 		e.d = cases[i].d;
-		vfb_event_text(&e, 12345.678, line, sizeof(line));
+		vfb_event_text(&e, 1234.567, line, sizeof(line));
 		snprintf(what, sizeof(what), "text: %s detail '%s' within 80 columns (%zu)",
 			 vfb_kind_name(e.kind), cases[i].detail, strlen(line));
 		verdict(strlen(line) <= 80 && strlen(line) > strlen(cases[i].detail) &&
