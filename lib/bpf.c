@@ -19,6 +19,58 @@ int vfb_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list arg
 	return vfprintf(stderr, fmt, args);
 }
 
+static const struct argp_option common_opts[] = {
+	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
+	{},
+};
+
+static error_t common_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'v':
+		vfb_verbose = true;
+		return 0;
+	case ARGP_KEY_ARG:	/* the tool's parser did not take it */
+		argp_usage(state);
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+int vfb_parse_args(const struct argp_option *opts, argp_parser_t parser, const char *args_doc,
+		   const char *doc, int argc, char **argv)
+{
+	static const struct argp common = { .options = common_opts, .parser = common_arg };
+	const struct argp_child children[] = { { &common, 0, NULL, 0 }, {} };
+	const struct argp argp = {
+		.options = opts,
+		.parser = parser,
+		.args_doc = args_doc,
+		.doc = doc,
+		.children = children,
+	};
+
+	/* Bad usage exits 2, as the docs say; argp would say 64. */
+	argp_err_exit_status = 2;
+	return argp_parse(&argp, argc, argv, 0, NULL, NULL) ? 2 : 0;
+}
+
+volatile sig_atomic_t vfb_exiting;
+
+static void on_signal(int sig)
+{
+	vfb_exiting = 1;
+}
+
+void vfb_catch_signals(void)
+{
+	const struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 int vfb_check_btf(const char *prog, const char *module, const char *hint)
 {
 	char path[PATH_MAX];

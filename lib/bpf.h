@@ -7,6 +7,8 @@
 #ifndef __VFB_BPF_H
 #define __VFB_BPF_H
 
+#include <argp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <linux/types.h>
@@ -17,6 +19,20 @@
 extern bool vfb_verbose;
 /* For libbpf_set_print(): warnings always, debug only with vfb_verbose. */
 int vfb_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args);
+/*
+ * argp_parse() of a tool's options with those every tool has (-v); an
+ * argument its parser does not take is a usage error.  0, or 2 (bad usage,
+ * said on stderr: the exit status the docs promise).
+ */
+int vfb_parse_args(const struct argp_option *opts, argp_parser_t parser, const char *args_doc,
+		   const char *doc, int argc, char **argv);
+
+/*
+ * SIGINT and SIGTERM set vfb_exiting, without SA_RESTART: a blocking call
+ * (recv, poll, usleep) returns EINTR and the tool's loop ends cleanly.
+ */
+extern volatile sig_atomic_t vfb_exiting;
+void vfb_catch_signals(void);
 
 /*
  * The kernel has BTF, and /sys/kernel/btf/@module exists; otherwise say

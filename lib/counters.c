@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -229,15 +230,18 @@ static int grow(void **arr, int n, int *cap, size_t size)
 }
 
 /*
- * Every key of the per-CPU map @fd with its value summed by @sum into
- * records of @rec_size made by @put; -errno when the map cannot be read.
+ * Every key of the per-CPU map @fd with its value summed over CPUs, as
+ * records of @rec_size: the key (@key_size, a multiple of 8), then the sum.
+ * Every value is an array of __u64 (@val_size bytes), so one sum serves
+ * them all.  Returns how many records, or -errno.
  */
-static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec_size,
-		void (*put)(void *rec, const void *key, const void *vals, int ncpu))
+static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec_size)
 {
-	char key[64], next[64];
 	int n = 0, cap = 0, err, ncpu = ncpus();
-	void *vals, *arr = NULL;
+	size_t words = val_size / sizeof(__u64);
+	char key[64], next[64];
+	void *arr = NULL;
+	__u64 *vals;
 
 	*out = NULL;
 	if (ncpu < 0)
@@ -247,6 +251,9 @@ static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec
 		return -ENOMEM;
 	for (err = bpf_map_get_next_key(fd, NULL, next); !err;
 	     err = bpf_map_get_next_key(fd, key, next)) {
+		char *rec;
+		__u64 *sum;
+
 		memcpy(key, next, key_size);
 		if (bpf_map_lookup_elem(fd, next, vals))
 			continue;	/* deleted meanwhile; we never do */
@@ -254,7 +261,13 @@ static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec
 			err = -ENOMEM;
 			break;
 		}
-		put((char *)arr + n++ * rec_size, next, vals, ncpu);
+		rec = (char *)arr + n++ * rec_size;
+		memset(rec, 0, rec_size);
+		memcpy(rec, next, key_size);
+		sum = (__u64 *)(rec + key_size);
+		for (int c = 0; c < ncpu; c++)
+			for (size_t w = 0; w < words; w++)
+				sum[w] += vals[c * words + w];
 	}
 	free(vals);
 	if (err && err != -ENOENT) {
@@ -265,44 +278,6 @@ static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec
 	return n;
 }
 
-static void put_count(void *rec, const void *key, const void *vals, int ncpu)
-{
-	const struct vft_count *v = vals;
-	struct vfb_count *c = rec;
-
-	memset(c, 0, sizeof(*c));
-	c->key = *(const struct vft_count_key *)key;
-	for (int i = 0; i < ncpu; i++) {
-		c->n.events += v[i].events;
-		c->n.errors += v[i].errors;
-	}
-}
-
-static void put_delivery(void *rec, const void *key, const void *vals, int ncpu)
-{
-	struct vfb_delivery *d = rec;
-	const __u64 *v = vals;
-
-	d->v = *(const struct vft_vector *)key;
-	d->n = 0;
-	for (int i = 0; i < ncpu; i++)
-		d->n += v[i];
-}
-
-static void put_latency(void *rec, const void *key, const void *vals, int ncpu)
-{
-	const struct vft_hist *v = vals;
-	struct vfb_latency *l = rec;
-
-	memset(l, 0, sizeof(*l));
-	l->key = *(const struct vft_count_key *)key;
-	for (int c = 0; c < ncpu; c++) {
-		for (int i = 0; i < VFT_HIST_SLOTS; i++)
-			l->h.slots[i] += v[c].slots[i];
-		l->h.sum_ns += v[c].sum_ns;
-	}
-}
-
 static int cmp_key(const struct vft_count_key *x, const struct vft_count_key *y)
 {
 	if (x->sbdf != y->sbdf)
@@ -310,16 +285,16 @@ static int cmp_key(const struct vft_count_key *x, const struct vft_count_key *y)
 	return x->kind < y->kind ? -1 : x->kind > y->kind;
 }
 
-static int cmp_count(const void *a, const void *b)
+/* Records of counts and latency: their key comes first. */
+static int cmp_keyed(const void *a, const void *b)
 {
-	return cmp_key(&((const struct vfb_count *)a)->key, &((const struct vfb_count *)b)->key);
+	return cmp_key(a, b);
 }
 
-static int cmp_latency(const void *a, const void *b)
-{
-	return cmp_key(&((const struct vfb_latency *)a)->key,
-		       &((const struct vfb_latency *)b)->key);
-}
+/* walk() writes the sum right after the key: the records must say so. */
+_Static_assert(offsetof(struct vfb_count, n) == sizeof(struct vft_count_key), "vfb_count");
+_Static_assert(offsetof(struct vfb_delivery, n) == sizeof(struct vft_vector), "vfb_delivery");
+_Static_assert(offsetof(struct vfb_latency, h) == sizeof(struct vft_count_key), "vfb_latency");
 
 int vfb_delivery_cmp(const void *a, const void *b)
 {
@@ -333,34 +308,44 @@ int vfb_delivery_cmp(const void *a, const void *b)
 	return x->vector < y->vector ? -1 : x->vector > y->vector;
 }
 
-int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
+/* One map: its layout, the record that holds it, the records' order. */
+struct reader {
+	size_t key, val, rec;
+	int (*cmp)(const void *, const void *);
+};
+
+static const struct reader count_reader = {
+	sizeof(struct vft_count_key), sizeof(struct vft_count), sizeof(struct vfb_count), cmp_keyed,
+};
+static const struct reader delivery_reader = {
+	sizeof(struct vft_vector), sizeof(__u64), sizeof(struct vfb_delivery), vfb_delivery_cmp,
+};
+static const struct reader latency_reader = {
+	sizeof(struct vft_count_key), sizeof(struct vft_hist), sizeof(struct vfb_latency), cmp_keyed,
+};
+
+static int read_map(int fd, const struct reader *r, void **out)
 {
-	int n = walk(c->counts, sizeof(struct vft_count_key), sizeof(struct vft_count),
-		     (void **)out, sizeof(**out), put_count);
+	int n = walk(fd, r->key, r->val, out, r->rec);
 
 	if (n > 0)
-		qsort(*out, n, sizeof(**out), cmp_count);
+		qsort(*out, n, r->rec, r->cmp);
 	return n;
+}
+
+int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
+{
+	return read_map(c->counts, &count_reader, (void **)out);
 }
 
 int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out)
 {
-	int n = walk(c->deliveries, sizeof(struct vft_vector), sizeof(__u64),
-		     (void **)out, sizeof(**out), put_delivery);
-
-	if (n > 0)
-		qsort(*out, n, sizeof(**out), vfb_delivery_cmp);
-	return n;
+	return read_map(c->deliveries, &delivery_reader, (void **)out);
 }
 
 int vfb_read_latency(const struct vfb_counters *c, struct vfb_latency **out)
 {
-	int n = walk(c->hists, sizeof(struct vft_count_key), sizeof(struct vft_hist),
-		     (void **)out, sizeof(**out), put_latency);
-
-	if (n > 0)
-		qsort(*out, n, sizeof(**out), cmp_latency);
-	return n;
+	return read_map(c->hists, &latency_reader, (void **)out);
 }
 
 int vfb_snapshot_read(const struct vfb_counters *c, struct vfb_snapshot *s)
@@ -385,7 +370,7 @@ void vfb_snapshot_since(struct vfb_snapshot *s, const struct vfb_snapshot *prev)
 {
 	for (int i = 0; i < s->ncounts; i++) {
 		const struct vfb_count *p = bsearch(&s->counts[i], prev->counts, prev->ncounts,
-						    sizeof(*p), cmp_count);
+						    sizeof(*p), cmp_keyed);
 
 		if (p) {
 			s->counts[i].n.events -= p->n.events;
@@ -401,7 +386,7 @@ void vfb_snapshot_since(struct vfb_snapshot *s, const struct vfb_snapshot *prev)
 	}
 	for (int i = 0; i < s->nlat; i++) {
 		const struct vfb_latency *p = bsearch(&s->lat[i], prev->lat, prev->nlat,
-						      sizeof(*p), cmp_latency);
+						      sizeof(*p), cmp_keyed);
 
 		for (int b = 0; p && b < VFT_HIST_SLOTS; b++)
 			s->lat[i].h.slots[b] -= p->h.slots[b];

@@ -91,7 +91,6 @@ static const char doc[] =
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{},
 };
 
@@ -110,9 +109,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.bdf = bdf;
 		break;
 	}
-	case 'v':
-		vfb_verbose = true;
-		break;
 	case ARGP_KEY_ARG:
 		if (env.argc >= 4)
 			argp_usage(state);
@@ -783,13 +779,6 @@ static int cmd_status(void)
 	return 0;
 }
 
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	exiting = 1;
-}
-
 /* Room for a burst of uevents (VF creation sends several per VF). */
 #define UEVENT_RCVBUF	(4 << 20)
 
@@ -826,11 +815,10 @@ static int cmd_watch(const char *path)
 	env.bdf = NULL;
 	cmd_apply(path);
 	/* No SA_RESTART: a signal must end the blocking recv(). */
-	sigaction(SIGINT, &(struct sigaction){ .sa_handler = sig_handler }, NULL);
-	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = sig_handler }, NULL);
+	vfb_catch_signals();
 	printf("vfio-bpf: watching for devices binding to " DRIVER "\n");
 	fflush(stdout);
-	while (!exiting) {
+	while (!vfb_exiting) {
 		const char *action = "", *driver = "", *slot = "";
 		ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
 
@@ -890,17 +878,9 @@ static int cmd_load(void)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = {
-		.options = opts,
-		.parser = parse_arg,
-		.args_doc = "COMMAND [ARG...]",
-		.doc = doc,
-	};
 	const char *cmd, *sub;
 
-	/* Bad usage exits 2, as the docs say; argp would say 64. */
-	argp_err_exit_status = 2;
-	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+	if (vfb_parse_args(opts, parse_arg, "COMMAND [ARG...]", doc, argc, argv))
 		return 2;
 	libbpf_set_print(vfb_libbpf_print);
 	cmd = env.argv[0];

@@ -51,7 +51,6 @@ static struct env {
 	.kinds = (1u << VFT_NR_KINDS) - 1,
 };
 
-static volatile sig_atomic_t exiting;
 static __u64 seen;
 static __u64 boot_ns_at_start;
 
@@ -88,7 +87,6 @@ static const struct argp_option opts[] = {
 	{ "interval", 'i', "SEC", 0, "With -s: print what happened in each SEC seconds, under a time header", 0 },
 	{ "totals", 'T', NULL, 0, "With -i: print totals since the start instead", 0 },
 	{ "duration", 'D', "SEC", 0, "Stop after SEC seconds", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{},
 };
 
@@ -178,21 +176,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (parse_int(arg, "the duration", &env.duration))
 			argp_usage(state);
 		break;
-	case 'v':
-		vfb_verbose = true;
-		break;
-	case ARGP_KEY_ARG:
-		argp_usage(state);
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static void sig_handler(int sig)
-{
-	exiting = 1;
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -378,11 +365,6 @@ static int preflight(void)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = {
-		.options = opts,
-		.parser = parse_arg,
-		.doc = doc,
-	};
 	struct vfb_snapshot last = {};
 	struct ring_buffer *rb = NULL;
 	struct vfb_trace_opts o = {};
@@ -392,10 +374,7 @@ int main(int argc, char **argv)
 	char line[128];
 	int err;
 
-	/* Bad usage exits 2, as the docs say; argp would say 64. */
-	argp_err_exit_status = 2;
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
+	if (vfb_parse_args(opts, parse_arg, NULL, doc, argc, argv))
 		return 2;
 	if ((env.interval || env.hist) && !env.stats) {
 		fprintf(stderr, "vfio-trace: -i and -H go with -s\n");
@@ -438,8 +417,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	vfb_catch_signals();
 	start = last_stats = now_ns();
 	boot_ns_at_start = start;
 	/* Before any event, on the same stream when both go to one terminal. */
@@ -453,7 +431,7 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 
-	while (!exiting) {
+	while (!vfb_exiting) {
 		__u64 t;
 
 		if (rb) {

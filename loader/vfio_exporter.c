@@ -24,8 +24,6 @@
 
 enum { OPT_MAX_CONNS = 256, OPT_PER_CLIENT, OPT_IDLE_TIMEOUT };
 
-static volatile sig_atomic_t exiting;
-
 const char *argp_program_version = "vfio_exporter " EXPORTER_VERSION;
 static const char doc[] =
 "Export metrics of VFIO devices bound to vfio-pci-bpf to Prometheus.\n"
@@ -55,7 +53,6 @@ static const struct argp_option opts[] = {
 	  "At most N connections from one IP address (default 16)", 0 },
 	{ "idle-timeout", OPT_IDLE_TIMEOUT, "SECONDS", 0,
 	  "Close a connection idle this long (default 10)", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{},
 };
 
@@ -84,38 +81,20 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		  &env.per_client : &env.idle_timeout) = v;
 		break;
 	}
-	case 'v':
-		vfb_verbose = true;
-		break;
-	case ARGP_KEY_ARG:
-		argp_usage(state);
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
 
-static void sig_handler(int sig)
-{
-	exiting = 1;
-}
-
 int main(int argc, char **argv)
 {
-	static const struct argp argp = {
-		.options = opts,
-		.parser = parse_arg,
-		.doc = doc,
-	};
 	struct MHD_Daemon *httpd = NULL;
 	sigset_t sigs, old;
 	int err, lfd = -1;
 
-	argp_err_exit_status = 2;
 	parse_listen(DEFAULT_LISTEN);
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
+	if (vfb_parse_args(opts, parse_arg, NULL, doc, argc, argv))
 		return 2;
 	libbpf_set_print(vfb_libbpf_print);
 	if (vfb_check_btf("vfio_exporter", "vfio_pci_bpf", VFB_LOAD_HINT))
@@ -133,8 +112,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	vfb_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 	/* The HTTP thread inherits a mask without them: signals come here. */
 	sigemptyset(&sigs);
@@ -151,7 +129,7 @@ int main(int argc, char **argv)
 	lfd = -1;	/* the daemon's now */
 
 	fprintf(stderr, "vfio_exporter: serving http://%s/metrics; Ctrl-C to stop\n", env.listen);
-	while (!exiting)
+	while (!vfb_exiting)
 		usleep(100000);
 	err = 0;
 
