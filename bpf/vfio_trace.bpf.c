@@ -12,7 +12,10 @@
  * Stock-kernel mode (the loader's -k) loads the vft_core_* programs
  * instead: fentry/fexit on vfio_pci_core's exported entry points, which
  * every vfio-pci based driver calls, so devices under plain vfio-pci (or
- * another variant driver) are observed too; observation only.
+ * another variant driver) are observed too; observation only.  There the
+ * device is known by its PCI name only (the struct device vfio_pci_core
+ * passes, or the name of its irq handler), parsed by parse_sbdf(): one way,
+ * the same on every architecture; events carry no slot (VFT_NO_SLOT).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
