@@ -216,6 +216,11 @@ $(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit:
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBS)
 
+# `make build/vfio-bpf` (relative) is the same file as $(BUILD)/vfio-bpf.
+REL_BINS := $(patsubst $(BUILD)/%,build/%,$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit)
+$(REL_BINS): build/%: $(BUILD)/%
+.PHONY: $(REL_BINS)
+
 # Attack programs of the adversarial groups: one tests/attack/NAME.c each,
 # a hostile VFIO user (threads, odd buffers, races); path.h and race.h
 # hold the set-up each family shares.
