@@ -276,9 +276,10 @@ static int vfio_pci_bpf_decided(struct vfio_pci_bpf_device *vbdev,
 {
 	bool monitor = ops && (READ_ONCE(ops->flags) & VFIO_BPF_OPS_MONITOR);
 
-	trace_vfio_pci_bpf_policy(vfio_pci_bpf_to_pdev(vbdev), hook, verdict,
-				  monitor, rule, ops ? ops->name : "", region,
-				  offset, size, value);
+	trace_vfio_pci_bpf_policy(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
+				  vbdev->slot, hook, verdict, monitor, rule,
+				  ops ? ops->name : "", region, offset, size,
+				  value);
 	return monitor ? VFIO_BPF_ALLOW : verdict;
 }
 

@@ -143,7 +143,8 @@ static int vfio_pci_bpf_may_reset(struct vfio_pci_bpf_device *vbdev, u32 kind)
 	if (vfio_pci_bpf_hook_reset(vbdev, &ctx) != VFIO_BPF_ALLOW)
 		ret = -EPERM;
 	if (ret)
-		trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), kind, ret);
+		trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
+					 vbdev->slot, kind, ret);
 	return ret;
 }
 
@@ -291,11 +292,13 @@ static ssize_t vfio_pci_bpf_config_rw(struct vfio_pci_bpf_device *vbdev,
 
 	/* The peeks cost user and config accesses: only for a live event. */
 	if (write && trace_vfio_pci_bpf_config_write_enabled())
-		trace_vfio_pci_bpf_config_write(pdev, off, count, value, old,
+		trace_vfio_pci_bpf_config_write(pdev, vbdev->sbdf, vbdev->slot,
+						off, count, value, old,
 						vfio_pci_bpf_peek_config(pdev, off, count),
 						ret);
 	else if (!write && trace_vfio_pci_bpf_config_read_enabled())
-		trace_vfio_pci_bpf_config_read(pdev, off, count,
+		trace_vfio_pci_bpf_config_read(pdev, vbdev->sbdf, vbdev->slot,
+					       off, count,
 					       ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					       ret);
 	return ret;
@@ -449,9 +452,11 @@ static ssize_t vfio_pci_bpf_bar_rw(struct vfio_pci_bpf_device *vbdev,
 
 out_trace:
 	if (write)
-		trace_vfio_pci_bpf_bar_write(pdev, index, off, count, value, ret);
+		trace_vfio_pci_bpf_bar_write(pdev, vbdev->sbdf, vbdev->slot,
+					     index, off, count, value, ret);
 	else if (trace_vfio_pci_bpf_bar_read_enabled())
-		trace_vfio_pci_bpf_bar_read(pdev, index, off, count,
+		trace_vfio_pci_bpf_bar_read(pdev, vbdev->sbdf, vbdev->slot,
+					    index, off, count,
 					    ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					    ret);
 	return ret;
@@ -586,7 +591,8 @@ static int vfio_pci_bpf_mmap(struct vfio_device *vdev,
 		vma->vm_ops = &vfio_pci_bpf_vm_ops;
 	}
 out_trace:
-	trace_vfio_pci_bpf_mmap(to_pdev(vdev), index, off, len, ret);
+	trace_vfio_pci_bpf_mmap(to_pdev(vdev), to_vbdev(vdev)->sbdf,
+				to_vbdev(vdev)->slot, index, off, len, ret);
 	return ret;
 }
 
@@ -708,18 +714,19 @@ static u32 vfio_pci_bpf_irq_limit(struct pci_dev *pdev, u32 index)
  * is the kernel copy the core used, or (unpatched core, tracing only) the
  * user's memory, where the loop is still bounded by the device's vectors.
  */
-static void vfio_pci_bpf_trace_vectors(struct pci_dev *pdev,
+static void vfio_pci_bpf_trace_vectors(struct vfio_pci_bpf_device *vbdev,
 				       const struct vfio_irq_set *hdr,
 				       const s32 *kfds, const s32 __user *ufds)
 {
+	struct pci_dev *pdev = vfio_pci_bpf_to_pdev(vbdev);
 	u32 n;
 
 	if (!(hdr->flags & VFIO_IRQ_SET_ACTION_TRIGGER))
 		return;
 	if ((hdr->flags & VFIO_IRQ_SET_DATA_NONE) && !hdr->count) {
 		/* The whole index is torn down. */
-		trace_vfio_pci_bpf_irq_vector(pdev, hdr->index, U32_MAX, -1,
-					      false);
+		trace_vfio_pci_bpf_irq_vector(pdev, vbdev->sbdf, vbdev->slot,
+					      hdr->index, U32_MAX, -1, false);
 		return;
 	}
 	if (!(hdr->flags & VFIO_IRQ_SET_DATA_EVENTFD))
@@ -733,7 +740,8 @@ static void vfio_pci_bpf_trace_vectors(struct pci_dev *pdev,
 			fd = kfds[i];
 		else if (get_user(fd, ufds + i))
 			return;
-		trace_vfio_pci_bpf_irq_vector(pdev, hdr->index, vector,
+		trace_vfio_pci_bpf_irq_vector(pdev, vbdev->sbdf, vbdev->slot,
+					      hdr->index, vector,
 					      vfio_pci_bpf_host_irq(pdev, hdr->index, vector),
 					      fd >= 0);
 		if (!(i & 63))
@@ -779,7 +787,7 @@ static noinline long vfio_pci_bpf_set_irqs(struct vfio_pci_bpf_device *vbdev,
 			return -EFAULT;
 		ret = vfio_pci_core_ioctl(&vbdev->core_device.vdev, cmd, arg);
 		if (!ret && trace_vfio_pci_bpf_irq_vector_enabled())
-			vfio_pci_bpf_trace_vectors(pdev, &hdr, NULL,
+			vfio_pci_bpf_trace_vectors(vbdev, &hdr, NULL,
 						   (const s32 __user *)(arg + minsz));
 		goto out_trace;
 	}
@@ -805,12 +813,12 @@ static noinline long vfio_pci_bpf_set_irqs(struct vfio_pci_bpf_device *vbdev,
 	}
 	ret = vfio_pci_bpf_core.set_irqs(&vbdev->core_device, &hdr, data);
 	if (!ret && trace_vfio_pci_bpf_irq_vector_enabled())
-		vfio_pci_bpf_trace_vectors(pdev, &hdr, data, NULL);
+		vfio_pci_bpf_trace_vectors(vbdev, &hdr, data, NULL);
 out_free:
 	kfree(data);
 out_trace:
-	trace_vfio_pci_bpf_set_irqs(pdev, hdr.index, hdr.start, hdr.count,
-				    hdr.flags, ret);
+	trace_vfio_pci_bpf_set_irqs(pdev, vbdev->sbdf, vbdev->slot, hdr.index,
+				    hdr.start, hdr.count, hdr.flags, ret);
 	return ret;
 }
 
@@ -927,7 +935,8 @@ static noinline long vfio_pci_bpf_reset(struct vfio_pci_bpf_device *vbdev,
 	}
 	ret = vfio_pci_core_ioctl(&vbdev->core_device.vdev, cmd, arg);
 out_trace:
-	trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), kind, ret);
+	trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
+				 vbdev->slot, kind, ret);
 	return ret;
 }
 
@@ -994,7 +1003,8 @@ static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		ret = vfio_pci_core_ioctl(vdev, cmd, arg);
 		break;
 	}
-	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), cmd, ret);
+	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), to_vbdev(vdev)->sbdf,
+				 to_vbdev(vdev)->slot, cmd, ret);
 	return ret;
 }
 
@@ -1019,7 +1029,8 @@ static int vfio_pci_bpf_device_feature(struct vfio_device *vdev, u32 flags,
 	}
 	ret = vfio_pci_core_ioctl_feature(vdev, flags, arg, argsz);
 out_trace:
-	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), VFIO_DEVICE_FEATURE, ret);
+	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), vbdev->sbdf, vbdev->slot,
+				 VFIO_DEVICE_FEATURE, ret);
 	return ret;
 }
 
@@ -1055,7 +1066,8 @@ static int vfio_pci_bpf_open_device(struct vfio_device *vdev)
 out_disable:
 	vfio_pci_core_disable(core_device);
 out_trace:
-	trace_vfio_pci_bpf_open(vfio_pci_bpf_to_pdev(vbdev), ret);
+	trace_vfio_pci_bpf_open(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
+				vbdev->slot, ret);
 	return ret;
 }
 
@@ -1064,7 +1076,8 @@ static void vfio_pci_bpf_close_device(struct vfio_device *vdev)
 	vfio_pci_bpf_lm_close(to_vbdev(vdev));
 	vfio_pci_core_close_device(vdev);
 	vfio_pci_bpf_ioeventfds_clear(to_vbdev(vdev));
-	trace_vfio_pci_bpf_close(to_pdev(vdev), 0);
+	trace_vfio_pci_bpf_close(to_pdev(vdev), to_vbdev(vdev)->sbdf,
+				 to_vbdev(vdev)->slot, 0);
 }
 
 static int vfio_pci_bpf_init_dev(struct vfio_device *vdev)

@@ -753,7 +753,7 @@ void vfp_file_free(struct vfp_file *f)
 	f->n = 0;
 }
 
-bool vfp_matches(const struct vfp_match *m, const struct vfp_device *d)
+bool vfp_matches(const struct vfp_match *m, const struct vfb_device *d)
 {
 	if (m->bdf[0] && strcasecmp(m->bdf, d->bdf))
 		return false;
@@ -768,72 +768,10 @@ bool vfp_matches(const struct vfp_match *m, const struct vfp_device *d)
 	return true;
 }
 
-const struct vfp_entry *vfp_lookup(const struct vfp_file *f, const struct vfp_device *d)
+const struct vfp_entry *vfp_lookup(const struct vfp_file *f, const struct vfb_device *d)
 {
 	for (int i = 0; i < f->n; i++)
 		if (vfp_matches(&f->entries[i].match, d))
 			return &f->entries[i];
 	return NULL;
-}
-
-static int read_hex_attr(const char *bdf, const char *attr, int *out)
-{
-	char path[PATH_MAX], buf[32];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	*out = strtol(buf, NULL, 16);
-	return 0;
-}
-
-int vfp_device_from_sysfs(const char *bdf, struct vfp_device *d)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-	int err;
-
-	memset(d, 0, sizeof(*d));
-	d->vf = -1;
-	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
-	err = read_hex_attr(bdf, "vendor", &d->vendor);
-	if (err)
-		return err;
-	err = read_hex_attr(bdf, "device", &d->device);
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = '\0';
-		snprintf(d->driver, sizeof(d->driver), "%s", strrchr(link, '/') + 1);
-	}
-	/* A VF: its PF, and which virtfnN of the PF it is. */
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = '\0';
-		snprintf(d->pf, sizeof(d->pf), "%s", strrchr(link, '/') + 1);
-		for (int i = 0; i < 4096; i++) {
-			char vf[PATH_MAX];
-
-			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/virtfn%d", d->pf, i);
-			n = readlink(path, vf, sizeof(vf) - 1);
-			if (n <= 0)
-				break;
-			vf[n] = '\0';
-			if (!strcmp(strrchr(vf, '/') + 1, bdf)) {
-				d->vf = i;
-				break;
-			}
-		}
-	}
-	return 0;
 }

@@ -43,15 +43,17 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "common.h"
+#include "bpf.h"
 #include "counters.h"
+#include "device.h"
+#include "kinds.h"
 #include "pins.h"
 #include "vfio_bpf_hooks.h"
 #include "policy.h"
 #include "vfio_policy.skel.h"
 
 #define LOCK_FILE	"/run/vfio-bpf.lock"
-#define DRIVER		"vfio-pci-bpf"
+#define DRIVER		VFB_DRIVER
 
 static struct env {
 	const char *bdf;
@@ -95,19 +97,24 @@ static const char doc[] =
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'd':
-		env.bdf = arg;
+	case 'd': {
+		static char bdf[VFB_BDF_LEN];
+		__u32 sbdf;
+
+		/* As sysfs names it, whichever form was given. */
+		if (vfb_parse_bdf(arg, &sbdf))
+			argp_error(state, "'%s' is not a PCI address like 0000:01:00.0 or 01:00.0",
+				   arg);
+		vfb_bdf_str(sbdf, bdf, sizeof(bdf));
+		env.bdf = bdf;
 		break;
-	case 'v':
-		vfb_verbose = true;
-		break;
+	}
 	case ARGP_KEY_ARG:
 		if (env.argc >= 4)
 			argp_usage(state);
@@ -131,32 +138,6 @@ static bool module_loaded(void)
 static int need_module(void)
 {
 	return vfb_check_btf("vfio-bpf", "vfio_pci_bpf", VFB_LOAD_HINT);
-}
-
-static __u32 sbdf_of(const char *bdf)
-{
-	__u32 sbdf;
-
-	return vfb_parse_bdf(bdf, &sbdf) ? 0xffffffff : sbdf;
-}
-
-/* Devices bound to vfio-pci-bpf, or just env.bdf. */
-static int bound_devices(char (*out)[VFP_BDF_LEN], int max)
-{
-	struct dirent *de;
-	DIR *dir;
-	int n = 0;
-
-	dir = opendir("/sys/bus/pci/drivers/" DRIVER);
-	if (!dir)
-		return 0;
-	while ((de = readdir(dir)) && n < max) {
-		if (strlen(de->d_name) != 12 || de->d_name[4] != ':')
-			continue;
-		snprintf(out[n++], VFP_BDF_LEN, "%s", de->d_name);
-	}
-	closedir(dir);
-	return n;
 }
 
 /* ---- the pins of a device, and what the kernel says of them -------------- */
@@ -312,8 +293,6 @@ static int take_lock(void)
 
 static void print_policy(const struct vfp_policy *p)
 {
-	static const char *const irq[] = { "intx", "msi", "msix", "err", "req" };
-
 	printf("  policy %s%s\n", p->name,
 	       p->monitor ? " (mode: monitor, records what it would deny)" : "");
 	for (__u32 i = 0; i < p->n_config && i < VFP_MAX_CONFIG_RULES; i++) {
@@ -330,7 +309,7 @@ static void print_policy(const struct vfp_policy *p)
 			printf(" value=%#x", r->value);
 		putchar('\n');
 	}
-	for (int b = 0; b < 6; b++)
+	for (int b = 0; b < VFT_NR_BARS; b++)
 		if (p->trap_bars & (1u << b))
 			printf("    bar %d trapped (no mmap)\n", b);
 	for (__u32 i = 0; i < p->n_bar && i < VFP_MAX_BAR_RULES; i++)
@@ -338,9 +317,10 @@ static void print_policy(const struct vfp_policy *p)
 		       (unsigned long long)p->bar[i].offset, (unsigned long long)p->bar[i].size,
 		       p->bar[i].actions == (VFP_BAR_DENY_READ | VFP_BAR_DENY_WRITE) ? "all" :
 		       p->bar[i].actions & VFP_BAR_DENY_READ ? "read" : "write");
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < VFT_NR_IRQ_INDEXES; i++)
 		if (p->max_vectors[i] != VFP_NO_LIMIT)
-			printf("    interrupts %s at most %u vectors\n", irq[i], p->max_vectors[i]);
+			printf("    interrupts %s at most %u vectors\n", vfb_irq_index_name(i),
+			       p->max_vectors[i]);
 	if (p->deny_reset)
 		printf("    reset deny\n");
 	if (p->deny_open)
@@ -392,7 +372,7 @@ static void explain_attach_error(const char *bdf, const char *what, int err)
  * atomic switch); a stale one (detached, or dropped by the kernel) is
  * unpinned and a fresh link attached and pinned in its place.
  */
-static int apply_one(const struct vfp_device *d, const struct vfp_entry *e)
+static int apply_one(const struct vfb_device *d, const struct vfp_entry *e)
 {
 	struct vfio_policy_bpf *skel;
 	struct bpf_link *link = NULL;
@@ -405,7 +385,7 @@ static int apply_one(const struct vfp_device *d, const struct vfp_entry *e)
 	skel = vfio_policy_bpf__open();
 	if (!skel)
 		return -errno;
-	skel->struct_ops.vfp_ops->sbdf = sbdf_of(d->bdf);
+	skel->struct_ops.vfp_ops->sbdf = d->sbdf;
 	/*
 	 * The module records decisions under this name, and monitors or
 	 * enforces.  bpftool's skeleton cannot name a char array member, so
@@ -495,9 +475,10 @@ out:
 
 static int cmd_apply(const char *path)
 {
-	char bdfs[256][VFP_BDF_LEN], err[512];
+	struct vfb_device *devs = NULL, one;
 	int n, lock, failed = 0, applied = 0;
 	struct vfp_file f;
+	char err[512];
 
 	if (need_module())
 		return 1;
@@ -512,19 +493,25 @@ static int cmd_apply(const char *path)
 	}
 	if (env.bdf) {
 		n = 1;
-		snprintf(bdfs[0], VFP_BDF_LEN, "%s", env.bdf);
+		devs = &one;
+		if (vfb_device_read(env.bdf, &one)) {
+			fprintf(stderr, "vfio-bpf: no PCI device %s\n", env.bdf);
+			n = 0;
+			failed++;
+		}
 	} else {
-		n = bound_devices(bdfs, 256);
+		n = vfb_devices_bound(DRIVER, &devs);
+		if (n < 0) {
+			fprintf(stderr, "vfio-bpf: cannot list the devices of " DRIVER ": %s\n",
+				strerror(-n));
+			n = 0;
+			failed++;
+		}
 	}
 	for (int i = 0; i < n; i++) {
+		const struct vfb_device d = devs[i];
 		const struct vfp_entry *e;
-		struct vfp_device d;
 
-		if (vfp_device_from_sysfs(bdfs[i], &d)) {
-			fprintf(stderr, "vfio-bpf: no PCI device %s\n", bdfs[i]);
-			failed++;
-			continue;
-		}
 		if (strcmp(d.driver, DRIVER)) {
 			fprintf(stderr, "vfio-bpf: %s is bound to %s, not " DRIVER ": bind it first\n",
 				d.bdf, d.driver[0] ? d.driver : "no driver");
@@ -544,8 +531,10 @@ static int cmd_apply(const char *path)
 		else
 			applied++;
 	}
-	if (!n)
+	if (!n && !failed)
 		printf("no device is bound to " DRIVER "\n");
+	if (devs != &one)
+		free(devs);
 	close(lock);
 	vfp_file_free(&f);
 	return failed ? 1 : 0;
@@ -783,7 +772,8 @@ static int remove_one(const char *bdf)
 
 static int cmd_status(void)
 {
-	char bdfs[256][VFP_BDF_LEN], pinned[256][VFP_BDF_LEN], buf[16] = "?", core[32];
+	char pinned[256][VFP_BDF_LEN], buf[16] = "?", core[32];
+	struct vfb_device *devs;
 	bool require;
 	int n, np;
 	FILE *f;
@@ -812,23 +802,27 @@ static int cmd_status(void)
 	say_unchecked();
 	printf("counters: %s\n", access(VFB_COUNTERS_DIR "/counts", F_OK) ?
 	       "not loaded (vfio-bpf load)" : "loaded, pinned at " VFB_COUNTERS_DIR);
-	n = bound_devices(bdfs, 256);
+	n = vfb_devices_bound(DRIVER, &devs);
+	if (n < 0) {
+		fprintf(stderr, "vfio-bpf: cannot list the devices of " DRIVER ": %s\n",
+			strerror(-n));
+		n = 0;
+	}
 	printf("%d device%s bound to " DRIVER "\n", n, n == 1 ? "" : "s");
 	for (int i = 0; i < n; i++) {
+		const struct vfb_device *d = &devs[i];
 		struct vfio_policy_bpf__rodata ro;
 		const struct vfb_kpolicy *k;
 		enum pin_state state;
-		struct vfp_device d;
 		const char *name;
 		__u32 id;
 
-		if (env.bdf && strcmp(env.bdf, bdfs[i]))
+		if (env.bdf && strcmp(env.bdf, d->bdf))
 			continue;
-		vfp_device_from_sysfs(bdfs[i], &d);
-		printf("  %s %04x:%04x%s%s policy: ", d.bdf, d.vendor, d.device,
-		       d.pf[0] ? " vf of " : "", d.pf);
-		state = pin_state(bdfs[i], &id, NULL);
-		k = vfb_kpolicy_find(kview.k, kview.n, bdfs[i]);
+		printf("  %s %04x:%04x%s%s policy: ", d->bdf, d->vendor & 0xffff,
+		       d->device & 0xffff, d->pf[0] ? " vf of " : "", d->pf);
+		state = pin_state(d->bdf, &id, NULL);
+		k = vfb_kpolicy_find(kview.k, kview.n, d->bdf);
 		if (state == PIN_NONE || state == PIN_UNSAFE) {
 			printf("none%s%s\n", state == PIN_UNSAFE ? " trusted (see above)" : "",
 			       require ? " (require_policy: every operation is denied)" : "");
@@ -837,7 +831,7 @@ static int cmd_status(void)
 				       k->link_id);
 			continue;
 		}
-		name = pinned_name(bdfs[i], &ro);
+		name = pinned_name(d->bdf, &ro);
 		printf("%s (%s)\n", name ? name : "?", state_text(state));
 	}
 	/* Pins of devices that are not bound now: waiting, or stale. */
@@ -850,7 +844,7 @@ static int cmd_status(void)
 		__u32 id;
 
 		for (int j = 0; j < n; j++)
-			bound |= !strcmp(bdfs[j], pinned[i]);
+			bound |= !strcmp(devs[j].bdf, pinned[i]);
 		if (bound || (env.bdf && strcmp(env.bdf, pinned[i])))
 			continue;
 		state = pin_state(pinned[i], &id, NULL);
@@ -863,14 +857,8 @@ static int cmd_status(void)
 		printf("  %s policy: %s (%s)\n", pinned[i], name ? name : "?", state_text(state));
 	}
 	list_unpinned(false);
+	free(devs);
 	return 0;
-}
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	exiting = 1;
 }
 
 /* Room for a burst of uevents (VF creation sends several per VF). */
@@ -909,11 +897,10 @@ static int cmd_watch(const char *path)
 	env.bdf = NULL;
 	cmd_apply(path);
 	/* No SA_RESTART: a signal must end the blocking recv(). */
-	sigaction(SIGINT, &(struct sigaction){ .sa_handler = sig_handler }, NULL);
-	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = sig_handler }, NULL);
+	vfb_catch_signals();
 	printf("vfio-bpf: watching for devices binding to " DRIVER "\n");
 	fflush(stdout);
-	while (!exiting) {
+	while (!vfb_exiting) {
 		const char *action = "", *driver = "", *slot = "";
 		ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
 
@@ -973,17 +960,9 @@ static int cmd_load(void)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = {
-		.options = opts,
-		.parser = parse_arg,
-		.args_doc = "COMMAND [ARG...]",
-		.doc = doc,
-	};
 	const char *cmd, *sub;
 
-	/* Bad usage exits 2, as the docs say; argp would say 64. */
-	argp_err_exit_status = 2;
-	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+	if (vfb_parse_args(opts, parse_arg, "COMMAND [ARG...]", doc, argc, argv))
 		return 2;
 	libbpf_set_print(vfb_libbpf_print);
 	cmd = env.argv[0];

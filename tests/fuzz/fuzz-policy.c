@@ -74,10 +74,13 @@ static void check_policy(const struct vfp_entry *e)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct vfp_device devs[] = {
-		{ "0000:00:04.0", 0x1234, 0x11e8, "", -1, "" },
-		{ "0000:00:06.0", 0x8086, 0x10c9, "", -1, "" },
-		{ "0000:00:10.1", 0x8086, 0x10ca, "0000:00:06.0", 1, "" },
+	static const struct vfb_device devs[] = {
+		{ .bdf = "0000:00:04.0", .sbdf = 0x20, .vendor = 0x1234, .device = 0x11e8,
+		  .vf = -1, .iommu_group = -1 },
+		{ .bdf = "0000:00:06.0", .sbdf = 0x30, .vendor = 0x8086, .device = 0x10c9,
+		  .vf = -1, .iommu_group = -1 },
+		{ .bdf = "0000:00:10.1", .sbdf = 0x81, .vendor = 0x8086, .device = 0x10ca,
+		  .pf = "0000:00:06.0", .vf = 1, .iommu_group = -1 },
 	};
 	struct vfp_file f;
 	char err[512];

@@ -108,6 +108,11 @@ if [ -x build/test-policy ]; then
 else
 	fail "unit tests: build/test-policy not built (make unit-tests)"
 fi
+if [ -x build/test-lib ]; then
+	build/test-lib | sed -n 's/^\(PASS\|FAIL\): /\1: libvfiobpf: /p' | tee -a "$r"
+else
+	fail "unit tests: build/test-lib not built (make unit-tests)"
+fi
 if [ -x build/test-pins ]; then
 	build/test-pins | sed -n 's/^\(PASS\|FAIL\): /\1: pin tree: /p' | tee -a "$r"
 else
@@ -141,7 +146,17 @@ for t in vfio-trace vfio-bpf; do
 done
 build/vfio-trace -e nosuch >/dev/null 2>&1; rc=$?
 check "vfio-trace: an unknown event exits 2" test $rc -eq 2
-build/vfio-trace -d 00:04.0 >/dev/null 2>&1; rc=$?
-check "vfio-trace: a malformed BDF exits 2" test $rc -eq 2
+for b in 0:04.0 00:04.0x 0000:00:20.0 0x00:00:04.0; do
+	build/vfio-trace -d "$b" >/dev/null 2>&1; rc=$?
+	check "vfio-trace: a malformed BDF '$b' exits 2 ($rc)" test $rc -eq 2
+done
+# lspci's short form, as vfio-trace prints it, is a device: past the
+# arguments, it stops for want of BTF or the module (1), not usage (2).
+build/vfio-trace -d 00:04.0 -D 1 >/dev/null 2>&1; rc=$?
+check "vfio-trace: -d 00:04.0 (the printed form) is accepted ($rc)" test $rc -ne 2
+build/vfio-trace -s -T >/dev/null 2>&1; rc=$?
+check "vfio-trace: -T without -i exits 2 ($rc)" test $rc -eq 2
+build/vfio-bpf -d 00:4.0 status >/dev/null 2>&1; rc=$?
+check "vfio-bpf: a malformed -d exits 2 ($rc)" test $rc -eq 2
 build/vfio-bpf frob >/dev/null 2>&1; rc=$?
 check "vfio-bpf: an unknown command exits 2" test $rc -eq 2

@@ -47,9 +47,12 @@ static const char good[] =
 
 static void test_good(void)
 {
-	struct vfp_device edu = { "0000:00:04.0", 0x1234, 0x11e8, "", -1, "" };
-	struct vfp_device vf1 = { "0000:00:16.2", 0x8086, 0x10ca, "0000:00:06.0", 1, "" };
-	struct vfp_device vf0 = { "0000:00:16.0", 0x8086, 0x10ca, "0000:00:06.0", 0, "" };
+	struct vfb_device edu = { .bdf = "0000:00:04.0", .vendor = 0x1234, .device = 0x11e8,
+				  .vf = -1 };
+	struct vfb_device vf1 = { .bdf = "0000:00:16.2", .vendor = 0x8086, .device = 0x10ca,
+				  .pf = "0000:00:06.0", .vf = 1 };
+	struct vfb_device vf0 = { .bdf = "0000:00:16.0", .vendor = 0x8086, .device = 0x10ca,
+				  .pf = "0000:00:06.0", .vf = 0 };
 	const struct vfp_entry *e;
 	const struct vfp_policy *p;
 	struct vfp_file f;
