@@ -338,6 +338,48 @@ int BPF_PROG(vft_mig_data, struct pci_dev *pdev, u32 sbdf, u32 slot, bool write,
 	return 0;
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, VFT_MAX_DECISIONS);
+	__type(key, struct vft_decision_key);
+	__type(value, __u64);
+} decisions SEC(".maps");
+
+/* A policy decision other than allow: counted per rule, and an event. */
+SEC("tp_btf/vfio_pci_bpf_policy")
+int BPF_PROG(vft_policy, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 hook, u32 verdict,
+	     bool monitor, u32 rule, const char *policy, u32 region, u64 offset, u64 size,
+	     u64 value)
+{
+	struct vft_decision_key key = {
+		.sbdf = sbdf, .hook = hook, .verdict = verdict, .monitor = monitor, .rule = rule,
+	};
+	struct vft_event *e;
+	__u64 one = 1, *n;
+
+	if (!wanted(sbdf, VFT_POLICY))
+		return 0;
+	n = bpf_map_lookup_elem(&decisions, &key);
+	if (n)
+		(*n)++;
+	else
+		bpf_map_update_elem(&decisions, &key, &one, BPF_NOEXIST);
+	e = reserve(sbdf, slot, VFT_POLICY, 0, true);
+	if (!e)
+		return 0;
+	e->d.policy.hook = hook;
+	e->d.policy.verdict = verdict;
+	e->d.policy.monitor = monitor;
+	e->d.policy.rule = rule;
+	e->d.policy.region = region;
+	e->d.policy.offset = offset;
+	e->d.policy.size = size;
+	e->d.policy.value = value;
+	bpf_probe_read_kernel_str(e->d.policy.name, sizeof(e->d.policy.name), policy);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 /* A handled interrupt of @v: counted per vector, and an irq event. */
 static __always_inline int delivered(const struct vft_vector *v, int irq, __u32 slot)
 {

@@ -39,7 +39,8 @@
 	X(IRQ_VECTOR, irq_vector, 0)			\
 	X(IRQ, irq, 0)					\
 	X(MIG_TRANSITION, mig_transition, VFT_K_OP)	\
-	X(MIG_DATA, mig_data, VFT_K_OP)
+	X(MIG_DATA, mig_data, VFT_K_OP)			\
+	X(POLICY, policy, 0)
 
 #define VFT_KIND_ENUM(NAME, name, flags) VFT_##NAME,
 enum vft_kind {
@@ -60,6 +61,16 @@ enum vft_region { VFT_REGIONS(VFT_REGION_ENUM) VFT_NR_REGIONS };
 
 /* Reset kinds (VFIO_BPF_RESET_* of vfio_bpf_hooks.h). */
 #define VFT_RESETS(X) X(function) X(hot) X(flr) X(d3hot)
+
+/* The hooks (enum vfio_bpf_hook of vfio_bpf_hooks.h), in order. */
+#define VFT_HOOKS(X) X(config_read) X(config_write) X(bar_access) X(mmap) X(set_irqs) \
+	X(reset) X(open) X(mig_transition)
+#define VFT_NR_HOOKS	8
+
+/* Verdicts other than allow (VFIO_BPF_DENY = 1 on), in order. */
+#define VFT_VERDICTS(X) X(deny) X(rewrite) X(drop)
+
+#define VFT_POLICY_NAME_LEN	32	/* = VFIO_BPF_NAME_LEN */
 
 /* Migration states (uapi enum vfio_device_mig_state), in order. */
 #define VFT_MIG_STATES(X) X(ERROR) X(STOP) X(RUNNING) X(STOP_COPY) X(RESUMING) \
@@ -86,6 +97,15 @@ union vft_data {
 	struct { __u32 index, vector; __s32 host_irq; } irq;
 	struct { __u32 from, to; __u64 duration_ns; } mig_transition;
 	struct { __u32 write, pad; __u64 offset, bytes; } mig_data;	/* bytes moved */
+	struct {
+		__u32 hook;				/* VFT_HOOKS */
+		__u32 verdict;				/* VFIO_BPF_DENY.. */
+		__u32 monitor;				/* recorded, not enforced */
+		__u32 rule;				/* ~0: none named */
+		__u32 region, pad;			/* as the tracepoint's */
+		__u64 offset, size, value;
+		char name[VFT_POLICY_NAME_LEN];		/* "" without a policy */
+	} policy;
 };
 
 struct vft_event {
@@ -110,6 +130,19 @@ struct vft_count {
 	__u64 events;
 	__u64 errors;
 };
+
+/*
+ * Policy decisions other than allow, per device, hook, verdict, mode and
+ * rule (bounded: a policy has at most a few dozen rules).
+ */
+struct vft_decision_key {
+	__u32 sbdf;
+	__u8 hook, verdict, monitor, pad;
+	__u32 rule;
+	__u32 pad2;
+};
+
+#define VFT_MAX_DECISIONS	4096
 
 /* An armed vector: what a host irq belongs to. */
 struct vft_vector {

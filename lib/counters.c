@@ -44,6 +44,7 @@ void vfb_counters_of(struct vfb_counters *c, struct vfio_trace_bpf *skel)
 	c->counts = bpf_map__fd(skel->maps.counts);
 	c->deliveries = bpf_map__fd(skel->maps.deliveries);
 	c->hists = bpf_map__fd(skel->maps.hists);
+	c->decisions = bpf_map__fd(skel->maps.decisions);
 }
 
 int vfb_counters_load(struct vfb_counters *c, const char *prog)
@@ -52,7 +53,7 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	c->counts = c->deliveries = c->hists = -1;
+	c->counts = c->deliveries = c->hists = c->decisions = -1;
 	skel = open_and_load(prog);
 	if (!skel)
 		return -EINVAL;
@@ -119,6 +120,8 @@ int vfb_counters_load_pinned(const char *prog)
 	err = vfb_pin_put(&dir, "deliveries", bpf_map__fd(skel->maps.deliveries));
 	if (!err)
 		err = vfb_pin_put(&dir, "hists", bpf_map__fd(skel->maps.hists));
+	if (!err)
+		err = vfb_pin_put(&dir, "decisions", bpf_map__fd(skel->maps.decisions));
 	/* counts last: its pin says the set is complete. */
 	if (!err)
 		err = vfb_pin_put(&dir, "counts", bpf_map__fd(skel->maps.counts));
@@ -140,7 +143,7 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	c->counts = c->deliveries = c->hists = -1;
+	c->counts = c->deliveries = c->hists = c->decisions = -1;
 	err = vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg));
 	if (err) {
 		if (err != -ENOENT)
@@ -152,6 +155,12 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 		c->deliveries = vfb_pin_get(&dir, "deliveries", msg, sizeof(msg));
 	if (c->deliveries >= 0)
 		c->hists = vfb_pin_get(&dir, "hists", msg, sizeof(msg));
+	if (c->hists >= 0) {
+		char none[512];
+
+		/* Optional: counters pinned before policy decisions were counted. */
+		c->decisions = vfb_pin_get(&dir, "decisions", none, sizeof(none));
+	}
 	vfb_dir_close(&dir);
 	if (c->counts < 0 || c->deliveries < 0 || c->hists < 0) {
 		if (c->counts != -ENOENT)
@@ -198,9 +207,11 @@ void vfb_counters_close(struct vfb_counters *c)
 			close(c->deliveries);
 		if (c->hists >= 0)
 			close(c->hists);
+		if (c->decisions >= 0)
+			close(c->decisions);
 	}
 	memset(c, 0, sizeof(*c));
-	c->counts = c->deliveries = c->hists = -1;
+	c->counts = c->deliveries = c->hists = c->decisions = -1;
 }
 
 /* ---- snapshots ---------------------------------------------------------- */
@@ -308,6 +319,24 @@ int vfb_delivery_cmp(const void *a, const void *b)
 	return x->vector < y->vector ? -1 : x->vector > y->vector;
 }
 
+static int cmp_decision(const void *a, const void *b)
+{
+	const struct vft_decision_key *x = a, *y = b;
+
+	if (x->sbdf != y->sbdf)
+		return x->sbdf < y->sbdf ? -1 : 1;
+	if (x->hook != y->hook)
+		return x->hook < y->hook ? -1 : 1;
+	if (x->verdict != y->verdict)
+		return x->verdict < y->verdict ? -1 : 1;
+	if (x->monitor != y->monitor)
+		return x->monitor < y->monitor ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+_Static_assert(offsetof(struct vfb_decision, n) == sizeof(struct vft_decision_key),
+	       "vfb_decision");
+
 /* One map: its layout, the record that holds it, the records' order. */
 struct reader {
 	size_t key, val, rec;
@@ -322,6 +351,10 @@ static const struct reader delivery_reader = {
 };
 static const struct reader latency_reader = {
 	sizeof(struct vft_count_key), sizeof(struct vft_hist), sizeof(struct vfb_latency), cmp_keyed,
+};
+
+static const struct reader decision_reader = {
+	sizeof(struct vft_decision_key), sizeof(__u64), sizeof(struct vfb_decision), cmp_decision,
 };
 
 static int read_map(int fd, const struct reader *r, void **out)
@@ -346,6 +379,15 @@ int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out)
 int vfb_read_latency(const struct vfb_counters *c, struct vfb_latency **out)
 {
 	return read_map(c->hists, &latency_reader, (void **)out);
+}
+
+int vfb_read_decisions(const struct vfb_counters *c, struct vfb_decision **out)
+{
+	if (c->decisions < 0) {
+		*out = NULL;
+		return 0;
+	}
+	return read_map(c->decisions, &decision_reader, (void **)out);
 }
 
 int vfb_snapshot_read(const struct vfb_counters *c, struct vfb_snapshot *s)

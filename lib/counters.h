@@ -20,6 +20,7 @@ struct vfio_trace_bpf;
 struct vfb_counters {
 	struct vfio_trace_bpf *skel;	/* loaded by us; NULL when pinned */
 	int counts, deliveries, hists;	/* the maps a reader reads */
+	int decisions;			/* -1: pinned by a vfio-bpf without it */
 };
 
 /* Load and attach for this process; messages name @prog. */
@@ -54,12 +55,19 @@ struct vfb_latency {
 	struct vft_hist h;
 };
 
+struct vfb_decision {
+	struct vft_decision_key key;
+	__u64 n;
+};
+
 /* qsort() order of deliveries: device, irq index, vector. */
 int vfb_delivery_cmp(const void *a, const void *b);
 
 int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out);
 int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out);
 int vfb_read_latency(const struct vfb_counters *c, struct vfb_latency **out);
+/* Sorted by device, hook, verdict, mode, rule; 0 records without the map. */
+int vfb_read_decisions(const struct vfb_counters *c, struct vfb_decision **out);
 
 struct vfb_snapshot {
 	struct vfb_count *counts;

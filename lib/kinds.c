@@ -18,6 +18,8 @@ static const char *const irq_index_names[] = { VFT_IRQ_INDEXES(NAME_OF) };
 static const char *const region_names[] = { VFT_REGIONS(NAME_OF) };
 static const char *const reset_names[] = { VFT_RESETS(NAME_OF) };
 static const char *const mig_state_names[] = { VFT_MIG_STATES(NAME_OF) };
+static const char *const hook_names[] = { VFT_HOOKS(NAME_OF) };
+static const char *const verdict_names[] = { "allow", VFT_VERDICTS(NAME_OF) };
 
 #define NAMED(table, i) ((i) < ARRAY_SIZE(table) ? table[i] : "?")
 
@@ -25,6 +27,29 @@ const char *vfb_irq_index_name(__u32 index) { return NAMED(irq_index_names, inde
 const char *vfb_region_name(__u32 index) { return NAMED(region_names, index); }
 const char *vfb_reset_name(__u32 kind) { return NAMED(reset_names, kind); }
 const char *vfb_mig_state_name(__u32 state) { return NAMED(mig_state_names, state); }
+const char *vfb_hook_name(__u32 hook) { return NAMED(hook_names, hook); }
+const char *vfb_verdict_name(__u32 verdict) { return NAMED(verdict_names, verdict); }
+
+/*
+ * A fixed-size string of a record (comm, a policy's name: at most @max
+ * bytes) as a JSON string body: printable ASCII only, quotes escaped.
+ */
+static void json_str(const char *str, size_t max, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < max && str[i] && o + 7 < len; i++) {
+		unsigned char ch = str[i];
+
+		if (ch == '"' || ch == '\\')
+			o += snprintf(out + o, len - o, "\\%c", ch);
+		else if (ch < 0x20 || ch > 0x7e)
+			o += snprintf(out + o, len - o, "\\u%04x", ch);
+		else
+			out[o++] = ch;
+	}
+	out[o] = '\0';
+}
 
 static const char *yes(__u32 v)
 {
@@ -195,6 +220,35 @@ static void json_mig_data(const union vft_data *d, char *b, size_t n)
 		 (unsigned long long)d->mig_data.offset, (unsigned long long)d->mig_data.bytes);
 }
 
+/*
+ * Text: VERDICT HOOK [monitor] rule N POLICY, then where (OFF/SIZE of a
+ * config or BAR access).  JSON: every field.
+ */
+static void text_policy(const union vft_data *d, char *b, size_t n)
+{
+	char rule[16] = "-";
+
+	if (d->policy.rule != ~0u)
+		snprintf(rule, sizeof(rule), "%u", d->policy.rule);
+	snprintf(b, n, "%s %s%s r%s %.12s %#llx/%llu", vfb_verdict_name(d->policy.verdict),
+		 vfb_hook_name(d->policy.hook), d->policy.monitor ? " mon" : "", rule,
+		 d->policy.name[0] ? d->policy.name : "(none)",
+		 (unsigned long long)d->policy.offset, (unsigned long long)d->policy.size);
+}
+
+static void json_policy(const union vft_data *d, char *b, size_t n)
+{
+	char name[VFT_POLICY_NAME_LEN * 6 + 1];
+
+	json_str(d->policy.name, VFT_POLICY_NAME_LEN, name, sizeof(name));
+	snprintf(b, n, "\"hook\":\"%s\",\"verdict\":\"%s\",\"mode\":\"%s\",\"rule\":%d,"
+		 "\"policy\":\"%s\",\"region\":%u,\"offset\":%llu,\"size\":%llu,\"value\":%llu",
+		 vfb_hook_name(d->policy.hook), vfb_verdict_name(d->policy.verdict),
+		 d->policy.monitor ? "monitor" : "enforce", (int)d->policy.rule, name,
+		 d->policy.region, (unsigned long long)d->policy.offset,
+		 (unsigned long long)d->policy.size, (unsigned long long)d->policy.value);
+}
+
 #define KIND_ENTRY(NAME, name, fl) \
 	[VFT_##NAME] = { VFT_##NAME, #name, fl, text_##name, json_##name },
 const struct vfb_kind vfb_kinds[VFT_NR_KINDS] = { VFT_KINDS(KIND_ENTRY) };
@@ -210,24 +264,6 @@ int vfb_kind_by_name(const char *name)
 		if (!strcmp(name, vfb_kinds[i].name))
 			return i;
 	return -1;
-}
-
-/* comm as a JSON string body: printable ASCII only, quotes escaped. */
-static void json_comm(const char *comm, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < VFT_COMM_LEN && comm[i] && o + 7 < len; i++) {
-		unsigned char ch = comm[i];
-
-		if (ch == '"' || ch == '\\')
-			o += snprintf(out + o, len - o, "\\%c", ch);
-		else if (ch < 0x20 || ch > 0x7e)
-			o += snprintf(out + o, len - o, "\\u%04x", ch);
-		else
-			out[o++] = ch;
-	}
-	out[o] = '\0';
 }
 
 #define TEXT_COLUMNS "%-8s %-7s %-11.11s %6s %-14s %4s %s"
@@ -261,7 +297,7 @@ void vfb_event_json(const struct vft_event *e, char *buf, size_t len)
 	det[0] = '\0';
 	if (e->kind < VFT_NR_KINDS)
 		vfb_kinds[e->kind].json(&e->d, det, sizeof(det));
-	json_comm(e->comm, comm, sizeof(comm));
+	json_str(e->comm, VFT_COMM_LEN, comm, sizeof(comm));
 	snprintf(buf, len, "{\"ts_ns\":%llu,\"bdf\":\"%s\",\"event\":\"%s\",\"pid\":%u,"
 		 "\"comm\":\"%s\",\"ret\":%d%s%s}", (unsigned long long)e->ts_ns, bdf,
 		 vfb_kind_name(e->kind), e->pid, comm, e->ret, det[0] ? "," : "", det);

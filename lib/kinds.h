@@ -33,6 +33,8 @@ const char *vfb_irq_index_name(__u32 index);	/* "MSIX" */
 const char *vfb_region_name(__u32 index);	/* "BAR0", "CONFIG" */
 const char *vfb_reset_name(__u32 kind);		/* "flr" */
 const char *vfb_mig_state_name(__u32 state);	/* "STOP_COPY" */
+const char *vfb_hook_name(__u32 hook);		/* "config_write" */
+const char *vfb_verdict_name(__u32 verdict);	/* "deny" */
 
 /* Lines of vfio-trace: the header, an event as text, an event as JSON. */
 void vfb_event_header(char *buf, size_t len);

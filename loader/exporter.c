@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "exporter.h"
 #include "kinds.h"
+#include "pins.h"
 
 struct exporter_env env = {
 	.listen = DEFAULT_LISTEN,
@@ -117,9 +119,10 @@ static const char *const collector_names[NR_COLLECTORS] = {
 	[COL_COUNTS] = "counts",
 	[COL_INTERRUPTS] = "interrupts",
 	[COL_LATENCY] = "latency",
+	[COL_POLICY] = "policy",
 };
 
-struct vfb_counters counters = { .counts = -1, .deliveries = -1, .hists = -1 };
+struct vfb_counters counters = { .counts = -1, .deliveries = -1, .hists = -1, .decisions = -1 };
 
 struct device *device_of(struct scrape *s, __u32 sbdf)
 {
@@ -214,6 +217,100 @@ static int read_deliveries(struct scrape *s)
 
 	s->nirqs = n < 0 ? 0 : n;
 	return n < 0 ? n : 0;
+}
+
+/*
+ * The policies the kernel has (the module's modes file: "<bdf> <mode>
+ * <name>" a line) and the decisions counted, summed over rules: the rule
+ * index stays out of the labels (vfio-bpf policy show has it).
+ */
+static int read_policy(struct scrape *s)
+{
+	char path[PATH_MAX], line[128], bdf[32], mode[16], name[VFT_POLICY_NAME_LEN + 1];
+	struct vfb_decision *dec;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/modes", vfb_driver_sysfs);
+	f = fopen(path, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			struct policy_info *pi;
+			void *grown;
+
+			name[0] = '\0';
+			if (sscanf(line, "%31s %15s %32s", bdf, mode, name) < 2)
+				continue;
+			grown = realloc(s->policies, (s->npolicies + 1) * sizeof(*s->policies));
+			if (!grown) {
+				fclose(f);
+				return -ENOMEM;
+			}
+			s->policies = grown;
+			pi = &s->policies[s->npolicies++];
+			memset(pi, 0, sizeof(*pi));
+			if (vfb_parse_bdf(bdf, &pi->sbdf))
+				s->npolicies--;
+			pi->monitor = !strcmp(mode, "monitor");
+			snprintf(pi->name, sizeof(pi->name), "%s", name);
+		}
+		fclose(f);
+	} else if (errno != ENOENT) {
+		return -errno;
+	}
+	n = vfb_read_decisions(&counters, &dec);
+	if (n < 0)
+		return n;
+	s->decisions = dec;
+	s->ndecisions = n;
+	return 0;
+}
+
+static const char *policy_name_of(const struct scrape *s, __u32 sbdf)
+{
+	for (int i = 0; i < s->npolicies; i++)
+		if (s->policies[i].sbdf == sbdf)
+			return s->policies[i].name;
+	return "";
+}
+
+static void put_policy(struct page *p, const struct scrape *s)
+{
+	char bdf[VFB_BDF_LEN];
+
+	put_family(p, "vfio_policy_info", "gauge",
+		   "The policy the kernel has attached to the device, and its mode; always 1.");
+	for (int i = 0; i < s->npolicies; i++) {
+		vfb_bdf_str(s->policies[i].sbdf, bdf, sizeof(bdf));
+		put_series(p, "vfio_policy_info", "bdf", bdf, "policy", s->policies[i].name,
+			   "mode", s->policies[i].monitor ? "monitor" : "enforce", NULL);
+		put(p, "1\n");
+	}
+	put_family(p, "vfio_policy_decisions_total", "counter",
+		   "Policy decisions other than allow, by hook, verdict and mode (monitor: "
+		   "recorded, not enforced); policy is the one attached now.");
+	for (int i = 0; i < s->ndecisions; ) {
+		const struct vft_decision_key *k = &s->decisions[i].key;
+		__u64 sum = 0;
+		int j = i;
+
+		/* Sorted with the rule last: one series per run of rules. */
+		for (; j < s->ndecisions; j++) {
+			const struct vft_decision_key *o = &s->decisions[j].key;
+
+			if (o->sbdf != k->sbdf || o->hook != k->hook || o->verdict != k->verdict ||
+			    o->monitor != k->monitor)
+				break;
+			sum += s->decisions[j].n;
+		}
+		vfb_bdf_str(k->sbdf, bdf, sizeof(bdf));
+		put_series(p, "vfio_policy_decisions_total", "bdf", bdf, "policy",
+			   policy_name_of(s, k->sbdf), "hook", vfb_hook_name(k->hook), "verdict",
+			   vfb_verdict_name(k->verdict), "mode", k->monitor ? "monitor" : "enforce",
+			   NULL);
+		put(p, "%llu\n", (unsigned long long)sum);
+		i = j;
+	}
 }
 
 static int cmp_device(const void *a, const void *b)
@@ -358,6 +455,8 @@ void put_scrape(struct page *p, struct scrape *s)
 		put_interrupts(p, s);
 	if (!s->failed[COL_LATENCY])
 		put_latency(p, s);
+	if (!s->failed[COL_POLICY])
+		put_policy(p, s);
 	put_family(p, "vfio_exporter_collector_success", "gauge",
 		   "1 when the collector read its source in this scrape, 0 when it failed "
 		   "(its families are left out).");
@@ -377,6 +476,7 @@ int build_page(struct page *p)
 		[COL_COUNTS] = read_counts,
 		[COL_INTERRUPTS] = read_deliveries,
 		[COL_LATENCY] = read_latency,
+		[COL_POLICY] = read_policy,
 	};
 	__u64 start = now_ns();
 	struct scrape s = {};
@@ -405,6 +505,8 @@ int build_page(struct page *p)
 		err = -ENOMEM;
 	free(s.devs);
 	free(s.irqs);
+	free(s.policies);
+	free(s.decisions);
 	return err;
 }
 

@@ -64,13 +64,24 @@ struct device {
 };
 
 /* The collectors of a scrape (exporter.c names them). */
-enum { COL_SYSFS, COL_COUNTS, COL_INTERRUPTS, COL_LATENCY, NR_COLLECTORS };
+enum { COL_SYSFS, COL_COUNTS, COL_INTERRUPTS, COL_LATENCY, COL_POLICY, NR_COLLECTORS };
+
+/* A policy the kernel has attached (the module's modes file). */
+struct policy_info {
+	__u32 sbdf;
+	bool monitor;
+	char name[VFT_POLICY_NAME_LEN + 1];
+};
 
 struct scrape {
 	struct device *devs;
 	int ndevs, devs_cap;
 	struct vfb_delivery *irqs;
 	int nirqs;
+	struct policy_info *policies;
+	int npolicies;
+	struct vfb_decision *decisions;
+	int ndecisions;
 	bool failed[NR_COLLECTORS];	/* its families are left out */
 };
 

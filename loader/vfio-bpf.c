@@ -649,6 +649,47 @@ static int cmd_mode(const char *mode)
 	return 0;
 }
 
+/*
+ * How often each rule of @bdf's policy decided, from the pinned counters
+ * (vfio-bpf load): a line per hook, verdict, mode and rule.  Silent when
+ * no counters are pinned; says so once.
+ */
+static void show_rule_hits(const char *bdf)
+{
+	struct vfb_decision *dec = NULL;
+	struct vfb_counters c;
+	int n, shown = 0;
+	__u32 sbdf;
+
+	if (vfb_parse_bdf(bdf, &sbdf) || vfb_counters_open_pinned(&c)) {
+		printf("  rule hits: not counted (vfio-bpf load pins the counters)\n");
+		return;
+	}
+	n = vfb_read_decisions(&c, &dec);
+	for (int i = 0; i < n; i++) {
+		const struct vft_decision_key *k = &dec[i].key;
+		char rule[24];
+
+		if (k->sbdf != sbdf)
+			continue;
+		if (k->rule == VFIO_BPF_NO_RULE)
+			snprintf(rule, sizeof(rule), "-");
+		else if (k->hook == VFIO_BPF_HOOK_SET_IRQS)
+			snprintf(rule, sizeof(rule), "interrupts.%s", vfb_irq_index_name(k->rule));
+		else if (k->hook == VFIO_BPF_HOOK_BAR_ACCESS || k->hook == VFIO_BPF_HOOK_MMAP)
+			snprintf(rule, sizeof(rule), "bars[%u]", k->rule);
+		else
+			snprintf(rule, sizeof(rule), "config[%u]", k->rule);
+		printf("  %s %-14s %-7s %-7s %-14s %llu\n", shown++ ? "         " : "rule hits:",
+		       vfb_hook_name(k->hook), vfb_verdict_name(k->verdict),
+		       k->monitor ? "monitor" : "enforce", rule, (unsigned long long)dec[i].n);
+	}
+	if (n >= 0 && !shown)
+		printf("  rule hits: none yet\n");
+	free(dec);
+	vfb_counters_close(&c);
+}
+
 static int show_one(const char *bdf)
 {
 	struct vfio_policy_bpf__rodata ro;
@@ -692,6 +733,8 @@ static int show_one(const char *bdf)
 		       k->link_id);
 	if (!e)
 		print_policy((const struct vfp_policy *)&ro.policy);
+	if (state != PIN_STALE)
+		show_rule_hits(bdf);
 	return 0;
 }
 

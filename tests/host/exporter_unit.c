@@ -166,7 +166,7 @@ static void collectors(void)
 	struct page p = {};
 	int err;
 
-	counters.counts = counters.deliveries = counters.hists = -1;
+	counters.counts = counters.deliveries = counters.hists = counters.decisions = -1;
 	err = build_page(&p);
 	verdict(!err && p.buf, "a scrape with unreadable counters still builds a page");
 	if (!p.buf)

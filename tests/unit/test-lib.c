@@ -37,11 +37,30 @@ static void names(void)
 		      vfb_kind_by_name(vfb_kinds[k].name) == k;
 	verdict(ok, "kinds: every kind has its entry, name and formatters, found by name");
 	expect_str("kinds: config_write", vfb_kind_name(VFT_CONFIG_WRITE), "config_write");
-	expect_str("kinds: mig_data is the last of the list", vfb_kind_name(VFT_NR_KINDS - 1),
-		   "mig_data");
+	expect_str("kinds: policy is the last of the list", vfb_kind_name(VFT_NR_KINDS - 1),
+		   "policy");
 	verdict(!(vfb_kinds[VFT_IRQ].flags & VFT_K_OP) &&
 		!(vfb_kinds[VFT_IRQ_VECTOR].flags & VFT_K_OP) &&
-		(vfb_kinds[VFT_IOCTL].flags & VFT_K_OP), "kinds: irq and irq_vector are no operations");
+		!(vfb_kinds[VFT_POLICY].flags & VFT_K_OP) &&
+		(vfb_kinds[VFT_IOCTL].flags & VFT_K_OP),
+		"kinds: irq, irq_vector and policy are no operations");
+	{
+		union vft_data d = { .policy = {
+			.hook = 1, .verdict = 2, .monitor = 1, .rule = 3, .region = 7,
+			.offset = 4, .size = 2, .value = 0x6, .name = "q\"uoted",
+		} };
+		char b[512];
+
+		vfb_kinds[VFT_POLICY].json(&d, b, sizeof(b));
+		expect_str("kinds: a policy decision as JSON members", b,
+			   "\"hook\":\"config_write\",\"verdict\":\"rewrite\",\"mode\":\"monitor\","
+			   "\"rule\":3,\"policy\":\"q\\\"uoted\",\"region\":7,\"offset\":4,"
+			   "\"size\":2,\"value\":6");
+		d.policy.rule = ~0u;
+		vfb_kinds[VFT_POLICY].text(&d, b, sizeof(b));
+		expect_str("kinds: ... and as text, no rule named", b,
+			   "rewrite config_write mon r- q\"uoted 0x4/2");
+	}
 	verdict(vfb_kind_by_name("nosuch") == -1, "kinds: an unknown name is -1");
 	expect_str("irq index 2 is MSIX", vfb_irq_index_name(VFT_IRQ_MSIX), "MSIX");
 	expect_str("irq index 9 is ?", vfb_irq_index_name(9), "?");

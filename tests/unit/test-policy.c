@@ -231,6 +231,9 @@ static const struct {
 	  "  - name: b\n    match: { device: 0x10ca, vendor: 0x8086 }\n",
 	  "bad.yaml:6:12: policy 'b' never applies: policy 'a' (line 3) comes first and matches "
 	  "every device it matches" },
+	{ "a mode that does not exist",
+	  "version: 1\npolicies:\n  - name: a\n    mode: permissive\n",
+	  "bad.yaml:4:11: mode must be one of enforce, monitor, not 'permissive'" },
 	{ "two catch-all policies", "version: 1\npolicies:\n  - name: a\n  - name: b\n",
 	  "bad.yaml:4:5: policy 'b' has the same match as policy 'a' (line 3), which comes first: "
 	  "'b' never applies" },
@@ -250,6 +253,30 @@ static void test_bad(void)
 			strcmp(err, bad[i].want) ? err : "", strcmp(err, bad[i].want) ? "')" : "");
 		verdict(f.entries == NULL && f.n == 0, "%s: nothing half parsed", bad[i].what);
 	}
+}
+
+/* mode: enforce by default, monitor when it says so; it changes no rule. */
+static void test_mode(void)
+{
+	static const char text[] =
+		"version: 1\npolicies:\n"
+		"  - name: tried\n    match: { bdf: 0000:00:04.0 }\n    mode: monitor\n"
+		"    config:\n      - { offset: 0x3c, size: 1, write: deny }\n"
+		"  - name: kept\n    mode: enforce\n"
+		"    config:\n      - { offset: 0x3c, size: 1, write: deny }\n";
+	struct vfp_file f;
+	char err[256] = "";
+
+	verdict(!vfp_parse_string("mode.yaml", text, strlen(text), &f, err, sizeof(err)),
+		"mode: monitor and enforce parse (%s)", err);
+	if (f.n != 2)
+		return;
+	verdict(f.entries[0].policy.monitor == 1, "mode: monitor compiles to monitor");
+	verdict(f.entries[1].policy.monitor == 0, "mode: enforce compiles to enforce");
+	verdict(f.entries[0].policy.n_config == 1 &&
+		f.entries[0].policy.config[0].actions == VFP_CFG_DENY_WRITE,
+		"mode: the rules are the same in monitor mode");
+	vfp_file_free(&f);
 }
 
 static void test_missing_file(void)
@@ -348,6 +375,7 @@ int main(void)
 {
 	test_good();
 	test_bad();
+	test_mode();
 	test_missing_file();
 	test_numbers();
 	test_legit_combinations();

@@ -43,6 +43,13 @@ check "policy show says monitor" sh -c "'$VB' policy show | grep -q 'mode: monit
 
 echo 1 >$T/events/vfio_pci_bpf/vfio_pci_bpf_policy/enable
 : >$T/trace
+# The same decisions through the product: pinned counters (vfio-bpf load,
+# read by policy show and the exporter) and the live stream of vfio-trace.
+check "counters loaded" "$VB" load
+"$BUILD/vfio-trace" -j -e policy -d "$EDU0" >"$OUT/vt.json" 2>"$OUT/vt.err" &
+VT_PID=$!
+i=0
+while ! grep -q tracing "$OUT/vt.err" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 
 # ---- monitor: everything proceeds, every decision is recorded ---------------
 v=$(op "$EDU0" cfg-write:0x0c:1:0x10 sysfs-cfg:0x0c:1)
@@ -62,6 +69,32 @@ expect "monitor: reset reaches the core (edu has no reset: EINVAL)" "error EINVA
 check "monitor: ... recorded" sh -c "grep -o 'vfio_pci_bpf_policy: .*' $T/trace | grep -q 'reset deny monitor'"
 n=$(events | grep -c ' enforce ')
 check "monitor: nothing was enforced ($n enforce records)" test "$n" -eq 0
+kill -INT $VT_PID; wait $VT_PID
+check "vfio-trace -e policy: the monitored denial as JSON" \
+	grep -q '"event":"policy".*"hook":"config_write","verdict":"deny","mode":"monitor","rule":0,"policy":"rollout","region":7,"offset":12,"size":1,"value":16' "$OUT/vt.json"
+check "vfio-trace -e policy: ... with the user's comm" grep -q '"comm":"vfio-client"' "$OUT/vt.json"
+n=$(grep -c '"event":"policy"' "$OUT/vt.json")
+m=$(events | wc -l)
+check "vfio-trace -e policy: as many decisions as the tracepoint fired ($n of $m)" test "$n" -eq "$m"
+check "vfio-trace -e policy: only policy events" sh -c "! grep -v '\"event\":\"policy\"' '$OUT/vt.json' | grep -q ."
+"$VB" policy show -d "$EDU0" >"$OUT/show.txt" 2>&1
+check "policy show: per-rule hits of the monitored write denial" \
+	grep -Eq 'config_write +deny +monitor +config\[0\] +1$' "$OUT/show.txt"
+check "policy show: ... and of the mask rule" \
+	grep -Eq 'config_write +rewrite +monitor +config\[1\] +[1-9]' "$OUT/show.txt"
+"$BUILD/vfio_exporter" -l 127.0.0.1:9477 >"$OUT/exp.out" 2>"$OUT/exp.err" &
+EXP_PID=$!
+i=0
+while ! grep -q serving "$OUT/exp.err" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+curl -sf -o "$OUT/metrics.prom" http://127.0.0.1:9477/metrics
+kill $EXP_PID; wait $EXP_PID
+check "exporter: the policy in force and its mode" \
+	grep -qx "vfio_policy_info{bdf=\"$EDU0\",policy=\"rollout\",mode=\"monitor\"} 1" "$OUT/metrics.prom"
+check "exporter: monitored decisions by hook and verdict" \
+	grep -qx "vfio_policy_decisions_total{bdf=\"$EDU0\",policy=\"rollout\",hook=\"config_write\",verdict=\"deny\",mode=\"monitor\"} 1" "$OUT/metrics.prom"
+check "exporter: the policy collector succeeded" \
+	grep -qx 'vfio_exporter_collector_success{collector="policy"} 1' "$OUT/metrics.prom"
+check "exporter: the page passes promtool" sh -c "promtool check metrics <'$OUT/metrics.prom'"
 
 # ---- switched to enforce at run time: no re-apply, no re-open ---------------
 : >$T/trace
@@ -104,4 +137,5 @@ check "mode: a device without a policy is refused" sh -c "! '$VB' policy mode en
 check "mode: ... saying so" grep -q 'no policy attached there' "$OUT/mode.err"
 check "mode: a bad mode is refused" sh -c "! '$VB' policy mode permissive 2>/dev/null"
 echo 0 >$T/events/vfio_pci_bpf/vfio_pci_bpf_policy/enable
+"$VB" unload >/dev/null
 ! grep -q '^FAIL' "$RESULTS"
