@@ -18,6 +18,9 @@ const volatile __u64 rewrite_config_value;
 const volatile __u32 deny_config_write = NO_RULE;
 const volatile __u32 mask_config_write = NO_RULE;
 const volatile __u64 mask_config_bits;		/* bits the user may not set */
+const volatile __u32 drop_config_write = NO_RULE;	/* written as nothing */
+const volatile __u32 keep_config_write = NO_RULE;
+const volatile __u64 keep_config_bits;		/* keep their current value */
 const volatile __u32 deny_bar_offset = NO_RULE;	/* BAR0 */
 const volatile bool deny_mmap;
 const volatile bool deny_msi;
@@ -51,6 +54,12 @@ int BPF_PROG(config_write, struct vfio_bpf_access *a)
 		return VFIO_BPF_DENY;
 	if (a->offset == mask_config_write) {
 		a->value &= ~mask_config_bits;
+		return VFIO_BPF_REWRITE;
+	}
+	if (touches(a->offset, a->size, drop_config_write))
+		return VFIO_BPF_DROP;
+	if (a->offset == keep_config_write) {
+		a->keep = keep_config_bits;
 		return VFIO_BPF_REWRITE;
 	}
 	return VFIO_BPF_ALLOW;

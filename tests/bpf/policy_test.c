@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "vfio_bpf_hooks.h"
 #include "policy_test.skel.h"
 
 static struct env {
@@ -23,20 +24,21 @@ static struct env {
 	const char *bdf;
 	const char *pin;
 	long deny_config_read, rewrite_config_read, deny_config_write;
-	long mask_config_write, deny_bar_offset;
-	unsigned long long rewrite_value, mask_bits;
-	bool deny_mmap, deny_msi, deny_reset, deny_open, deny_mig;
+	long mask_config_write, deny_bar_offset, drop_config_write, keep_config_write;
+	unsigned long long rewrite_value, mask_bits, keep_bits;
+	bool deny_mmap, deny_msi, deny_reset, deny_open, deny_mig, no_migration, monitor;
 	unsigned int tag;
 } env = {
 	.deny_config_read = -1, .rewrite_config_read = -1,
 	.deny_config_write = -1, .mask_config_write = -1,
-	.deny_bar_offset = -1,
+	.deny_bar_offset = -1, .drop_config_write = -1, .keep_config_write = -1,
 };
 
 enum {
 	OPT_DENY_CFG_READ = 256, OPT_REWRITE_CFG_READ, OPT_DENY_CFG_WRITE,
 	OPT_MASK_CFG_WRITE, OPT_DENY_BAR, OPT_DENY_MMAP, OPT_DENY_MSI,
 	OPT_DENY_RESET, OPT_DENY_OPEN, OPT_DENY_MIG, OPT_TAG,
+	OPT_DROP_CFG_WRITE, OPT_KEEP_CFG_WRITE, OPT_NO_MIGRATION, OPT_MONITOR,
 };
 
 static const struct argp_option opts[] = {
@@ -53,6 +55,10 @@ static const struct argp_option opts[] = {
 	{ "deny-open", OPT_DENY_OPEN, NULL, 0, "Deny opening the device", 0 },
 	{ "deny-mig", OPT_DENY_MIG, NULL, 0, "Deny migration state changes", 0 },
 	{ "tag", OPT_TAG, "N", 0, "A number to tell programs apart", 0 },
+	{ "drop-config-write", OPT_DROP_CFG_WRITE, "OFF", 0, "Config writes touching OFF write nothing (DROP)", 0 },
+	{ "keep-config-write", OPT_KEEP_CFG_WRITE, "OFF=BITS", 0, "Config writes at OFF keep BITS at their current value", 0 },
+	{ "no-migration", OPT_NO_MIGRATION, NULL, 0, "The device does not advertise migration", 0 },
+	{ "monitor", OPT_MONITOR, NULL, 0, "Record decisions, enforce none", 0 },
 	{},
 };
 
@@ -89,6 +95,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_DENY_OPEN: env.deny_open = true; break;
 	case OPT_DENY_MIG: env.deny_mig = true; break;
 	case OPT_TAG: env.tag = strtoul(arg, NULL, 0); break;
+	case OPT_DROP_CFG_WRITE: env.drop_config_write = strtol(arg, NULL, 0); break;
+	case OPT_KEEP_CFG_WRITE:
+		if (parse_pair(arg, &env.keep_config_write, &env.keep_bits))
+			argp_error(state, "--keep-config-write takes OFF=BITS");
+		break;
+	case OPT_NO_MIGRATION: env.no_migration = true; break;
+	case OPT_MONITOR: env.monitor = true; break;
 	case ARGP_KEY_ARG:
 		if (!env.bdf)
 			env.bdf = arg;
@@ -155,6 +168,11 @@ int main(int argc, char **argv)
 	skel->rodata->deny_open = env.deny_open;
 	skel->rodata->deny_mig = env.deny_mig;
 	skel->rodata->tag = env.tag;
+	skel->rodata->drop_config_write = env.drop_config_write;
+	skel->rodata->keep_config_write = env.keep_config_write;
+	skel->rodata->keep_config_bits = env.keep_bits;
+	skel->struct_ops.policy->flags = (env.no_migration ? VFIO_BPF_OPS_NO_MIGRATION : 0) |
+					 (env.monitor ? VFIO_BPF_OPS_MONITOR : 0);
 
 	err = policy_test_bpf__load(skel);
 	if (err) {

@@ -1045,7 +1045,7 @@ static bool is_op(const char *arg)
 		"cfg-read:", "cfg-write:", "bar-read:", "bar-write:", "sysfs-cfg:",
 	};
 	static const char *const words[] = {
-		"bar-mmap", "region-flags", "msi-on", "msi-off", "do-reset",
+		"bar-mmap", "region-flags", "msi-on", "msi-off", "do-reset", "mig-flags",
 	};
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -1104,6 +1104,20 @@ static void do_op(struct client *c, const char *op)
 		op_result(c, op, map != MAP_FAILED, 0);
 		if (map != MAP_FAILED)
 			munmap(map, r->size);
+	} else if (!strcmp(op, "mig-flags")) {
+		/* Does the device advertise migration (VFIO_DEVICE_FEATURE_MIGRATION)? */
+		struct {
+			struct vfio_device_feature f;
+			struct vfio_device_feature_migration m;
+		} q = {
+			.f = {
+				.argsz = sizeof(q),
+				.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
+			},
+		};
+
+		n = ioctl(c->device, VFIO_DEVICE_FEATURE, &q);
+		op_result(c, op, n == 0, q.m.flags);
 	} else if (!strcmp(op, "region-flags")) {
 		printf("  %s: %#x%s\n", op, c->region[VFIO_PCI_BAR0_REGION_INDEX].flags,
 		       c->region[VFIO_PCI_BAR0_REGION_INDEX].flags & VFIO_REGION_INFO_FLAG_MMAP ?
@@ -1132,8 +1146,8 @@ static const char doc[] =
 "QEMU -icount shift=0).\n"
 "Single operations, one result line each (value, or the errno name):\n"
 "cfg-read:OFF:SIZE cfg-write:OFF:SIZE:VAL bar-read:OFF bar-write:OFF:VAL\n"
-"sysfs-cfg:OFF:SIZE (the device's config through sysfs, while open)\n"
-"bar-mmap region-flags msi-on msi-off do-reset\n"
+"sysfs-cfg:OFF:SIZE (the device's config through sysfs, while open) mig-flags\n"
+"bar-mmap region-flags msi-on msi-off do-reset mig-flags\n"
 "Output: facts indented by two spaces, and one PASS:/FAIL: line per check.\n"
 "Exit status: 0 when every check passed, 1 when one failed, 2 when the\n"
 "device could not be opened.\n"

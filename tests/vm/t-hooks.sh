@@ -86,6 +86,31 @@ check "mmap: the client falls back to trapped access" \
 detach p
 expect "mmap: mmap works again after detach" "0" "$EDU0" bar-mmap
 
+# --- config write: drop, and keep bits at their current value ---------------
+# What the device holds is read through sysfs while the client has it open.
+v=$(op "$EDU0" cfg-write:0x0c:1:0x10 sysfs-cfg:0x0c:1)
+check "drop: without a policy a cache line size write reaches the device ($v)" test "$v" = 0x10
+attach "$EDU0" p --drop-config-write 0x0c
+expect "drop: a dropped write succeeds for the user" "0x20" "$EDU0" cfg-write:0x0c:1:0x20
+v=$(op "$EDU0" cfg-write:0x0c:1:0x20 sysfs-cfg:0x0c:1)
+check "drop: ... and never reaches the device ($v)" test "$v" = 0
+detach p
+# The open enables memory decoding: the command register's memory bit is 1.
+v=$(op "$EDU0" cfg-write:0x4:2:0x4 sysfs-cfg:0x4:2)
+check "keep: without a policy writing 0x4 clears the memory bit ($v)" test $(( v & 0x6 )) -eq 4
+attach "$EDU0" p --keep-config-write 0x4=0x2
+v=$(op "$EDU0" cfg-write:0x4:2:0x4 sysfs-cfg:0x4:2)
+check "keep: the kept memory bit keeps its current value, bus master is written ($v)" \
+	test $(( v & 0x6 )) -eq 6
+detach p
+
+# --- migration hidden by the policy ----------------------------------------
+expect "no-migration: edu advertises migration without a policy" "0x7" "$EDU0" mig-flags
+attach "$EDU0" p --no-migration
+expect "no-migration: a policy that says so hides it (ENOTTY)" "error ENOTTY" "$EDU0" mig-flags
+detach p
+expect "no-migration: ... and it is back after detach" "0x7" "$EDU0" mig-flags
+
 # --- interrupts, reset, open ------------------------------------------------
 attach "$EDU0" p --deny-msi
 expect "irq: arming MSI denied with EPERM" "error EPERM" "$EDU0" msi-on
