@@ -680,7 +680,7 @@ static void show_rule_hits(const char *bdf)
 			snprintf(rule, sizeof(rule), "bars[%u]", k->rule);
 		else
 			snprintf(rule, sizeof(rule), "config[%u]", k->rule);
-		printf("  %s %-14s %-7s %-7s %-14s %llu\n", shown++ ? "         " : "rule hits:",
+		printf("  %-10s %-14s %-7s %-7s %-14s %llu\n", shown++ ? "" : "rule hits:",
 		       vfb_hook_name(k->hook), vfb_verdict_name(k->verdict),
 		       k->monitor ? "monitor" : "enforce", rule, (unsigned long long)dec[i].n);
 	}

@@ -115,7 +115,25 @@ check "enforce: ... recorded as an enforced denial" \
 v=$(op "$EDU0" cfg-write:0x4:2:0x6 sysfs-cfg:0x4:2)
 check "enforce: the masked bit (bus master) never reached the device (sysfs: $v)" test $(( v & 0x6 )) -eq 2
 expect "enforce: BAR0 trapped (no mmap)" "0x3 no-mmap" "$EDU0" region-flags
+"$BUILD/vfio-trace" -j -e policy -d "$EDU0" >"$OUT/vt-enforce.json" 2>"$OUT/vt-enforce.err" &
+VT_PID=$!
+i=0
+while ! grep -q tracing "$OUT/vt-enforce.err" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 expect "enforce: reset denied" "error EPERM" "$EDU0" do-reset
+kill -INT $VT_PID; wait $VT_PID
+check "enforce: vfio-trace shows the enforced reset denial" \
+	grep -q '"hook":"reset","verdict":"deny","mode":"enforce"' "$OUT/vt-enforce.json"
+"$BUILD/vfio_exporter" -l 127.0.0.1:9477 >"$OUT/exp2.out" 2>"$OUT/exp2.err" &
+EXP_PID=$!
+i=0
+while ! grep -q serving "$OUT/exp2.err" && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+curl -sf -o "$OUT/metrics-enforce.prom" http://127.0.0.1:9477/metrics
+kill $EXP_PID; wait $EXP_PID
+check "enforce: the scrape says enforce" \
+	grep -qx "vfio_policy_info{bdf=\"$EDU0\",policy=\"rollout\",mode=\"enforce\"} 1" "$OUT/metrics-enforce.prom"
+check "enforce: ... and counts enforced denials apart from monitored ones" \
+	sh -c "grep -q 'vfio_policy_decisions_total{bdf=\"$EDU0\",policy=\"rollout\",hook=\"config_write\",verdict=\"deny\",mode=\"enforce\"} [1-9]' '$OUT/metrics-enforce.prom' &&
+	       grep -q 'hook=\"config_write\",verdict=\"deny\",mode=\"monitor\"} 1\$' '$OUT/metrics-enforce.prom'"
 
 # ---- and back, for every policy at once ----------------------------------
 check "mode monitor for all" "$VB" policy mode monitor
