@@ -291,10 +291,14 @@ static int take_lock(void)
 }
 
 
-static void print_policy(const struct vfp_policy *p)
+/*
+ * @file_mode: say the mode the file asks for (policy check); for a policy
+ * in force the kernel's mode is the one to print, and show_one() does.
+ */
+static void print_policy(const struct vfp_policy *p, bool file_mode)
 {
-	printf("  policy %s%s\n", p->name,
-	       p->monitor ? " (mode: monitor, records what it would deny)" : "");
+	printf("  policy %s%s\n", p->name, file_mode && p->monitor ?
+	       " (mode: monitor, records what it would deny)" : "");
 	for (__u32 i = 0; i < p->n_config && i < VFP_MAX_CONFIG_RULES; i++) {
 		const struct vfp_config_rule *r = &p->config[i];
 
@@ -340,7 +344,7 @@ static int cmd_check(const char *path)
 	}
 	printf("%s: %d %s, valid\n", path, f.n, f.n == 1 ? "policy" : "policies");
 	for (int i = 0; i < f.n; i++)
-		print_policy(&f.entries[i].policy);
+		print_policy(&f.entries[i].policy, true);
 	vfp_file_free(&f);
 	return 0;
 }
@@ -732,7 +736,7 @@ static int show_one(const char *bdf)
 		printf("  the kernel has another program's policy attached there (link %u)\n",
 		       k->link_id);
 	if (!e)
-		print_policy((const struct vfp_policy *)&ro.policy);
+		print_policy((const struct vfp_policy *)&ro.policy, false);
 	if (state != PIN_STALE)
 		show_rule_hits(bdf);
 	return 0;

@@ -62,10 +62,19 @@ vt_start -s -d "$EDU0"
 "$CLIENT" "$EDU0" config msi intx >/dev/null 2>&1
 vt_stop
 
-step "policy: vfio-bpf policy apply etc/policy.example.yaml"
+step "policy, rolled out: monitor first (records what it would deny), then enforce"
 sed 's/^/  | /' "$TOP/etc/policy.example.yaml"
-"$BUILD/vfio-bpf" policy apply "$TOP/etc/policy.example.yaml" | sed 's/^/  /'
-vt_start -d "$EDU0" -e config_write,mmap
+sed 's/^    match: { vendor: 0x1234, device: 0x11e8 }$/&\n    mode: monitor/' \
+	"$TOP/etc/policy.example.yaml" >"$OUT/policy.monitor.yaml"
+echo "  vfio-bpf policy apply (the same file with mode: monitor)"
+"$BUILD/vfio-bpf" policy apply "$OUT/policy.monitor.yaml" | sed 's/^/  /'
+vt_start -d "$EDU0" -e config_write,policy
+"$CLIENT" "$EDU0" cfg-write:0x3c:1:0x5a cfg-write:0x04:2:0x6 cfg-read:0x04:2 |
+	sed 's/^/  client: /'
+vt_stop
+echo "  vfio-bpf policy mode enforce -d $EDU0   (no re-apply, no re-open)"
+"$BUILD/vfio-bpf" policy mode enforce -d "$EDU0" | sed 's/^/  /'
+vt_start -d "$EDU0" -e config_write,mmap,policy
 "$CLIENT" "$EDU0" cfg-write:0x3c:1:0x5a cfg-write:0x04:2:0x6 cfg-read:0x04:2 bar-mmap region-flags |
 	sed 's/^/  client: /'
 vt_stop
