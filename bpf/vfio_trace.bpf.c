@@ -3,8 +3,8 @@
  * vfio-trace's kernel side: tp_btf programs on every vfio_pci_bpf
  * tracepoint.  Each event is counted per device and kind and, unless the
  * loader asked for counts only, streamed through a ring buffer.  Interrupt
- * deliveries are the host's irq_handler_exit(IRQ_HANDLED) on a host irq that
- * vfio_pci_bpf_irq_vector reported armed.
+ * deliveries are vfio_pci_core's own interrupt handlers returning IRQ_HANDLED
+ * (fexit) on a host irq that vfio_pci_bpf_irq_vector reported armed.
  *
  * A full ring buffer drops the event and counts it in `lost`, which the
  * loader reports: never silent.
@@ -403,17 +403,33 @@ static __always_inline int delivered(const struct vft_vector *v, int irq, __u32 
 	return 0;
 }
 
-SEC("tp_btf/irq_handler_exit")
-int BPF_PROG(vft_irq_exit, int irq, struct irqaction *action, int ret)
+/*
+ * Deliveries, on vfio_pci_core's own handlers only (MSI/MSI-X and INTx):
+ * no other interrupt of the host runs a program of ours.  The host irq
+ * says which armed vector it was (vfio_pci_bpf_irq_vector).
+ */
+static __always_inline int handled(int irq, int ret)
 {
 	struct vft_vector *v;
 
-	if (ret != 1)	/* IRQ_HANDLED: the line was this device's */
+	if (ret != 1)	/* IRQ_HANDLED: the (shared INTx) line was this device's */
 		return 0;
 	v = bpf_map_lookup_elem(&armed, &irq);
 	if (!v)
 		return 0;
 	return delivered(v, irq, VFT_NO_SLOT);
+}
+
+SEC("fexit/vfio_msihandler")
+int BPF_PROG(vft_msi_exit, int irq, void *arg, int ret)
+{
+	return handled(irq, ret);
+}
+
+SEC("fexit/vfio_intx_handler")
+int BPF_PROG(vft_intx_exit, int irq, void *dev_id, int ret)
+{
+	return handled(irq, ret);
 }
 
 /* ---- stock-kernel mode ------------------------------------------------ */

@@ -115,7 +115,8 @@ struct vfio_trace_bpf *vfb_trace_load(const struct vfb_trace_opts *o, const char
 			skel->progs.vft_bar_read, skel->progs.vft_bar_write,
 			skel->progs.vft_mmap, skel->progs.vft_ioctl, skel->progs.vft_set_irqs,
 			skel->progs.vft_irq_vector, skel->progs.vft_mig_transition,
-			skel->progs.vft_mig_data, skel->progs.vft_irq_exit,
+			skel->progs.vft_mig_data, skel->progs.vft_msi_exit,
+			skel->progs.vft_intx_exit,
 			skel->progs.vft_policy,
 		};
 		/* The core's programs that time accesses (the histograms)... */
