@@ -4,7 +4,9 @@
 # The host's qemu-system-x86_64 and its firmware are visible through the 9p
 # root.  Each nested QEMU is TCG, 64 MiB, no NIC but the assigned devices,
 # paused (-S) with QMP on stdio: its stdin is a FIFO kept open by a sleeping
-# writer, so one-shot writes of commands never give it EOF.
+# writer, so one-shot writes of commands never give it EOF.  Writers open
+# the FIFO read-write, which never blocks, so a QEMU that died cannot hang
+# the test.
 #
 #   nq_start NAME ARGS...   start; ARGS are extra QEMU arguments
 #   nq_hmp NAME COMMAND     an HMP command through QMP; prints its output
@@ -13,24 +15,26 @@
 #   nq_bios_wait NAME TEXT  wait (at most 30 s) for SeaBIOS to print TEXT
 #
 # Files: $NQ/NAME.qmp (QMP output), NAME.err (stderr), NAME.bios (SeaBIOS
-# debug console, port 0x402).
+# debug console, port 0x402); the FIFOs and sockets live in $NQRUN (the
+# host's 9p share takes no FIFOs).
 
 NQ=${NQ:-/tmp/nq}
-mkdir -p "$NQ"
+NQRUN=${NQRUN:-/tmp/nq-run}
+mkdir -p "$NQ" "$NQRUN"
 
 nq_start() {
 	_n=$1; shift
-	rm -f "$NQ/$_n.in"
-	mkfifo "$NQ/$_n.in"
+	rm -f "$NQRUN/$_n.in"
+	mkfifo "$NQRUN/$_n.in"
 	: >"$NQ/$_n.qmp"
-	sleep 3600 >"$NQ/$_n.in" &
+	sleep 3600 1<>"$NQRUN/$_n.in" &
 	echo $! >"$NQ/$_n.holder"
 	# shellcheck disable=SC2086
 	qemu-system-x86_64 -nodefaults -no-user-config -display none \
 		-M q35,accel=tcg -cpu max -m 64M -S -no-reboot \
 		-chardev file,id=dbg,path="$NQ/$_n.bios" \
 		-device isa-debugcon,iobase=0x402,chardev=dbg \
-		-qmp stdio "$@" <"$NQ/$_n.in" >"$NQ/$_n.qmp" 2>"$NQ/$_n.err" &
+		-qmp stdio "$@" <"$NQRUN/$_n.in" >"$NQ/$_n.qmp" 2>"$NQ/$_n.err" &
 	echo $! >"$NQ/$_n.pid"
 	echo 0 >"$NQ/$_n.id"
 	_nq_wait "$_n" '"QMP"' 300 || return 1
@@ -50,7 +54,7 @@ _nq_wait() {
 nq_qmp() {
 	_id=$(($(cat "$NQ/$1.id") + 1))
 	echo $_id >"$NQ/$1.id"
-	printf '{%s, "id": %d}\n' "$2" "$_id" >"$NQ/$1.in"
+	printf '{%s, "id": %d}\n' "$2" "$_id" 1<>"$NQRUN/$1.in"
 	_nq_wait "$1" "\"id\": $_id}" 600 || {
 		echo "nq: $1: no reply to $2: $(tail -c 300 "$NQ/$1.err")" >&2
 		return 1
@@ -75,7 +79,7 @@ nq_quit() {
 	_rc=$?
 	kill "$(cat "$NQ/$1.holder")" 2>/dev/null
 	wait "$(cat "$NQ/$1.holder")" 2>/dev/null
-	rm -f "$NQ/$1.in"
+	rm -f "$NQRUN/$1.in"
 	return $_rc
 }
 

@@ -18,6 +18,7 @@ VB=$BUILD/vfio-bpf
 PEEK=$BUILD/attack/sysfs-peek
 EDU_IDENT=0x010000ed
 Q=$OUT/qemu
+NQ=$Q
 mkdir -p "$Q"
 
 check "modules: vfio-pci and vfio_pci_bpf load" load_modules
@@ -71,7 +72,6 @@ qemu_run() {
 		vt_stop
 		return 1
 	fi
-	nq_hmp "$_l" "info mtree -f" >"$Q/$_l.mtree-paused"
 	nq_qmp "$_l" '"execute": "cont"' >/dev/null
 	if nq_bios_wait "$_l" "Searching bootorder"; then
 		pass "$_l: QEMU realized both devices and SeaBIOS ran"
@@ -91,7 +91,6 @@ qemu_run() {
 	nq_quit "$_l"
 	_rc=$?
 	vt_stop
-	cp "$NQ/$_l.err" "$NQ/$_l.bios" "$NQ/$_l.qmp" "$Q/" 2>/dev/null
 	check "$_l: QEMU quit cleanly (exit $_rc)" test "$_rc" -eq 0
 	if [ -s "$Q/$_l.err" ]; then
 		note "$_l: QEMU printed: $(head -c 600 "$Q/$_l.err" | tr '\n' '|')"
@@ -143,6 +142,16 @@ vf_reset() {
 	check "$1: VF resets returned $2 ($_n of $_all)" test "$_n" -ge 1 -a "$_n" -eq "$_all"
 }
 
+# irq_line_denied LABEL: SeaBIOS's write of edu's interrupt line reached
+# vfio as a denied config write, and QEMU said so (and went on).
+irq_line_denied() {
+	_n=$(ev "$1" "$EDU0" config_write '.offset == 60 and .ret == -1')
+	check "$1: edu's interrupt line write denied ($_n)" test "$_n" -ge 1
+	check "$1: QEMU reported it and went on" \
+		grep -q 'vfio_pci_write_config(0000:00:04.0, 0x3c, .*) failed: Operation not permitted' "$Q/$1.err"
+}
+
+policies() {
 # ---- no policy ----------------------------------------------------------------
 "$VB" policy remove >/dev/null 2>&1
 qemu_run none
@@ -153,6 +162,8 @@ m=$(ev none "$VF" mmap)
 check "none: VF BARs mmap'ed ($m)" test "$m" -ge 2
 check "none: SeaBIOS's SERR# reached the VF ($(cat "$Q/none.cmd-vf"))" \
 	test $(($(cat "$Q/none.cmd-vf") & 0x100)) -ne 0
+n=$(ev none "$EDU0" config_write '.offset == 60 and .ret == 1')
+check "none: edu's interrupt line written ($n)" test "$n" -ge 1
 t=$(ev none "$EDU0" mig_transition '.ret == 0')
 check "none: edu advertises migration: QEMU changed its state at stop/start ($t)" test "$t" -ge 2
 
@@ -171,6 +182,7 @@ done
 l=policy.example
 edu_bar0 $l trapped
 vf_reset $l -1
+irq_line_denied $l
 
 # policy-gpu-like.yaml: BAR0 trapped, its DMA window denied to QEMU.
 l=policy-gpu-like
@@ -200,10 +212,146 @@ check "$l: VF BARs still mmap'ed ($m)" test "$m" -ge 2
 l=policy-lockdown
 edu_bar0 $l trapped
 vf_reset $l -1
+irq_line_denied $l
 m=$(jq -c 'select(.event == "mmap")' "$Q/$l.trace" | wc -l)
 check "$l: nothing mmap'ed ($m)" test "$m" -eq 0
 check "$l: info mtree has no mmaps of either device" sh -c "! grep -q 'mmaps' '$Q/$l.mtree'"
 check "$l: no SERR# on edu ($(cat "$Q/$l.cmd-edu")) or the VF ($(cat "$Q/$l.cmd-vf"))" \
 	test $(($(cat "$Q/$l.cmd-edu") & 0x100)) -eq 0 -a $(($(cat "$Q/$l.cmd-vf") & 0x100)) -eq 0
+}
 
+# ---- QEMU migration through the edu provider ------------------------------------
+
+# set_regs BDF LIVENESS N: edu's liveness register gets ~LIVENESS (edu keeps
+# the inverse) and its factorial register N!, through vfio before QEMU
+# opens the device (edu has no reset: the registers stay).
+set_regs() {
+	"$CLIENT" "$1" bar-write:0x4:"$2" bar-write:0x8:"$3" >/dev/null 2>&1
+}
+
+# regs BDF: liveness and factorial as the device holds them (sysfs).
+regs() {
+	echo "$("$PEEK" "$1" 0 0x4) $("$PEEK" "$1" 0 0x8)"
+}
+
+# qregs LABEL: the same two registers as QEMU's guest sees them (xp).
+qregs() {
+	_b=$(nq_bar "$1" edu 0)
+	[ -n "$_b" ] || { echo "unmapped"; return; }
+	xp "$1" "$((_b + 4))" "$Q/$1.xp-live"
+	xp "$1" "$((_b + 8))" "$Q/$1.xp-fact"
+	echo "$(cat "$Q/$1.xp-live") $(cat "$Q/$1.xp-fact")"
+}
+
+# wait_migrated NAME: query-migrate of NAME until completed or failed.
+wait_migrated() {
+	_i=0
+	while [ $_i -lt 150 ]; do
+		_st=$(nq_qmp "$1" '"execute": "query-migrate"' | jq -r '.return.status // empty')
+		case $_st in
+		completed) echo completed; return 0 ;;
+		failed|cancelled) nq_qmp "$1" '"execute": "query-migrate"' |
+			jq -r '"\(.return.status): \(.return."error-desc")"'; return 1 ;;
+		esac
+		sleep 0.2; _i=$((_i + 1))
+	done
+	echo "timed out ($_st)"
+	return 1
+}
+
+# migrate_vm LABEL running|paused LIVENESS N: a VM with edu0 (registers set
+# to LIVENESS and N! first) migrated into a second QEMU with edu1; edu1's
+# registers, as the target's guest sees them after cont and as edu1 holds
+# them after QEMU quit, are edu0's.
+migrate_vm() {
+	_l=$1 _how=$2
+	set_regs "$EDU0" "$3" "$4"
+	set_regs "$EDU1" 0x0 3
+	_want=$(regs "$EDU0")
+	_other=$(regs "$EDU1")
+	check "$_l: edu0 ($_want) and edu1 ($_other) hold different registers" \
+		test "$_want" != "$_other" -a -n "${_want#* }"
+	vt_start "$_l"
+	# enable-migration=on: QEMU migrates a device without dirty tracking,
+	# taking all of guest memory as dirty; otherwise it blocks migration.
+	nq_start "$_l-src" -device vfio-pci,host="$EDU0",id=edu,enable-migration=on || {
+		fail "$_l: source QEMU did not start: $(tail -c 300 "$NQ/$_l-src.err")"
+		vt_stop; return 1
+	}
+	if [ "$_how" = running ]; then
+		nq_qmp "$_l-src" '"execute": "cont"' >/dev/null
+		check "$_l: source VM runs SeaBIOS" nq_bios_wait "$_l-src" "Searching bootorder"
+		_seen=$(qregs "$_l-src")
+		check "$_l: the source's guest sees edu0's registers ($_seen)" test "$_seen" = "$_want"
+	fi
+	nq_start "$_l-dst" -device vfio-pci,host="$EDU1",id=edu,enable-migration=on \
+		-incoming "unix:$NQRUN/$_l.sock" || {
+		fail "$_l: target QEMU did not start: $(tail -c 300 "$NQ/$_l-dst.err")"
+		nq_quit "$_l-src"; vt_stop; return 1
+	}
+	if [ "$_how" = paused ]; then
+		_c=$(cfg16 "$EDU0" 4)
+		check "$_l: edu0's memory decoding is off, as QEMU left it (command $_c)" \
+			test $((_c & 2)) -eq 0
+	fi
+	# edu has no dirty tracking: QEMU's estimate of the device's data never
+	# fits the default 300 ms downtime.
+	nq_hmp "$_l-src" "migrate_set_parameter downtime-limit 60000" >/dev/null
+	_t0=$(cut -d' ' -f1 /proc/uptime)
+	nq_hmp "$_l-src" "migrate -d unix:$NQRUN/$_l.sock" >"$Q/$_l.migrate"
+	if grep -q . "$Q/$_l.migrate"; then
+		_st="migrate refused: $(cat "$Q/$_l.migrate")"
+	else
+		_st=$(wait_migrated "$_l-src")
+	fi
+	_t1=$(cut -d' ' -f1 /proc/uptime)
+	check "$_l: migration completed ($_st; $(awk "BEGIN { print $_t1 - $_t0 }") s) $(grep -v 'no available reset\|dirty tracking' "$NQ/$_l-src.err" | tr '\n' ' ' | tail -c 300)" \
+		test "$_st" = completed
+	if [ "$_st" != completed ]; then
+		nq_quit "$_l-dst"; nq_quit "$_l-src"; vt_stop
+		return 1
+	fi
+	if [ "$_how" = paused ]; then
+		_c=$(cfg16 "$EDU0" 4)
+		check "$_l: the save put edu0's command register back (decoding off: $_c)" \
+			test $((_c & 2)) -eq 0
+	fi
+	_dst=$(wait_migrated "$_l-dst" 2>&1 | head -c 200)
+	check "$_l: the target received it ($_dst)" test "$_dst" = completed
+	# The target loads the device state when its VM starts.
+	nq_qmp "$_l-dst" '"execute": "cont"' >/dev/null
+	if [ "$_how" = paused ]; then
+		# A VM that never ran starts SeaBIOS on the target, which maps BAR0.
+		check "$_l: target VM runs SeaBIOS" nq_bios_wait "$_l-dst" "Searching bootorder"
+	fi
+	_seen=$(qregs "$_l-dst")
+	check "$_l: the target's guest sees edu0's registers on edu1 ($_seen)" test "$_seen" = "$_want"
+	nq_quit "$_l-dst"; _rd=$?
+	nq_quit "$_l-src"; _rs=$?
+	vt_stop
+	check "$_l: both QEMUs quit cleanly ($_rs, $_rd)" test "$_rs" -eq 0 -a "$_rd" -eq 0
+	_got=$(regs "$EDU1")
+	check "$_l: edu1 holds edu0's registers ($_got, sysfs)" test "$_got" = "$_want"
+	_s=$(ev "$_l" "$EDU0" mig_transition '.to == 3 and .ret == 0')
+	_r=$(ev "$_l" "$EDU1" mig_transition '.to == 4 and .ret == 0')
+	_d=$(ev "$_l" "$EDU1" mig_data '.write and .bytes > 0')
+	check "$_l: vfio-trace: edu0 to STOP_COPY ($_s), edu1 to RESUMING ($_r), image in ($_d)" \
+		test "$_s" -ge 1 -a "$_r" -ge 1 -a "$_d" -ge 1
+}
+
+migration() {
+	migrate_vm mig-running running 0x5eed0001 10
+	# Paused before its firmware ran: memory decoding is off on edu0, the
+	# provider turns it on for the save (kmod/lm.c).
+	migrate_vm mig-paused paused 0x5eed0002 12
+}
+
+for part in ${QEMU_PARTS:-policies migration}; do
+	"$part"
+done
+
+unbind "$VF"
+check "igb: remove VFs" sh -c "echo 0 >/sys/bus/pci/devices/$IGB/sriov_numvfs"
+unbind "$EDU0"; unbind "$EDU1"
+check "rmmod vfio_pci_bpf" rmmod vfio_pci_bpf
 ! grep -q '^FAIL' "$RESULTS"
