@@ -289,8 +289,8 @@ static int vfio_pci_bpf_lm_lock_device(struct vfio_pci_bpf_device *vbdev,
 	down_write(&core->memory_lock);
 	if (pdev->current_state >= PCI_D3hot) {
 		up_write(&core->memory_lock);
-		pci_warn(pdev, "migration: device in D%d, its state is out of reach\n",
-			 pdev->current_state);
+		pci_warn(pdev, "migration: device in %s, its state is out of reach\n",
+			 pci_power_name(pdev->current_state));
 		return -EIO;
 	}
 	pci_read_config_word(pdev, PCI_COMMAND, cmd);
