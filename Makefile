@@ -57,9 +57,11 @@ help:
 	@echo '             against stock vfio-pci (QEMU -icount)'
 	@echo '  vm-shell   run CMD="..." in the test bed guest'
 	@echo '  checkpatch run the kernel'"'"'s checkpatch.pl on kmod/'
+	@echo '  fuzz       fuzz the policy compiler with libFuzzer for FUZZ_TIME seconds'
+	@echo '             (default 60); crashes land in build/fuzz/'
 	@echo '  clean      remove build products (keeps .cache/)'
 	@echo 'Variables: V=1 (show commands), KDIR=<kernel build dir>,'
-	@echo '           ACCEL=kvm (real VT-x/AMD-V hosts), T=<test group>'
+	@echo '           ACCEL=kvm (real VT-x/AMD-V hosts), T=<test group>, FUZZ_TIME=<s>'
 
 # ---- dependencies -------------------------------------------------------
 
@@ -70,7 +72,9 @@ deps:
 DEPS_STAMP := $(KCACHE)/.unpacked
 DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe patch \
 	      curl jq prometheus promtool
-DEPS_FILES := /usr/include/microhttpd.h
+# libFuzzer's runtime for clang-$(LLVM_VERSION) (libclang-rt-$(LLVM_VERSION)-dev), for make fuzz.
+LIBFUZZER  := /usr/lib/llvm-$(LLVM_VERSION)/lib/clang/$(LLVM_VERSION)/lib/linux/libclang_rt.fuzzer-x86_64.a
+DEPS_FILES := /usr/include/microhttpd.h $(LIBFUZZER)
 deps-if-needed:
 	$(Q)missing=; for t in $(DEPS_TOOLS); do \
 		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
@@ -155,52 +159,81 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
 
 # ---- user space ------------------------------------------------------------
 
-# (Defined before the rules that use them: prerequisites expand as read.)
-COMMON := loader/common.c loader/common.h loader/pins.c loader/pins.h
-COUNTERS := loader/counters.c loader/counters.h $(BUILD)/bpf/vfio_trace.skel.h
+# Every user-space object is compiled by one rule with these flags, and
+# -MMD records the headers it read: touching one rebuilds its users.
+USER_CFLAGS := $(CFLAGS) $(WARN) -MMD -MP -I$(BUILD)/bpf -Iinclude -Ilib -Iloader
+SKELS := $(BUILD)/bpf/vfio_trace.skel.h $(BUILD)/bpf/vfio_policy.skel.h
+# Made by a chain of pattern rules and needed order-only: not intermediate.
+.SECONDARY: $(SKELS) $(SKELS:.skel.h=.bpf.o)
+
+# libvfiobpf: the one home of what the tools share (lib/*.h say what).
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB      := $(BUILD)/libvfiobpf.a
+
+$(BUILD)/lib/%.o: lib/%.c | $(SKELS) $(BUILD)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/loader/%.o: loader/%.c | $(SKELS) $(BUILD)/loader
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c | $(SKELS) $(BUILD)/tests/unit $(BUILD)/tests/host
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+-include $(wildcard $(BUILD)/lib/*.d $(BUILD)/loader/*.d $(BUILD)/tests/*/*.d)
 
 TOOLS := $(BUILD)/vfio-trace $(BUILD)/vfio-bpf $(BUILD)/vfio_exporter
 tools: $(TOOLS)
 
-$(BUILD)/vfio-bpf: loader/vfio-bpf.c loader/policy.c loader/policy.h $(COMMON) $(COUNTERS) \
-		include/vfio_policy.h \
-		$(BUILD)/bpf/vfio_policy.skel.h
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ \
-		loader/vfio-bpf.c loader/policy.c loader/common.c loader/counters.c loader/pins.c $(LIBBPF_LIBS) -lyaml
+# name: objects, then libraries; each links with libvfiobpf.
+$(BUILD)/vfio-bpf: $(BUILD)/loader/vfio-bpf.o $(BUILD)/loader/policy.o $(LIB)
+$(BUILD)/vfio-bpf: LIBS := $(LIBBPF_LIBS) -lyaml
+$(BUILD)/vfio-trace: $(BUILD)/loader/vfio-trace.o $(LIB)
+$(BUILD)/vfio-trace: LIBS := $(LIBBPF_LIBS)
+$(BUILD)/vfio_exporter: $(BUILD)/loader/vfio_exporter.o $(BUILD)/loader/exporter.o $(LIB)
+$(BUILD)/vfio_exporter: LIBS := $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 # Unit tests: user space only, run on the build machine.
-UNIT_TESTS := $(BUILD)/test-policy $(BUILD)/test-pins
+UNIT_TESTS := $(BUILD)/test-policy $(BUILD)/test-pins $(BUILD)/test-lib
 unit-tests: $(UNIT_TESTS)
+$(BUILD)/test-policy: $(BUILD)/tests/unit/test-policy.o $(BUILD)/loader/policy.o $(LIB)
+$(BUILD)/test-policy: LIBS := -lyaml $(LIBBPF_LIBS)
+$(BUILD)/test-pins: $(BUILD)/tests/unit/test-pins.o $(LIB)
+$(BUILD)/test-pins: LIBS := $(LIBBPF_LIBS)
+$(BUILD)/test-lib: $(BUILD)/tests/unit/test-lib.o $(LIB)
+$(BUILD)/test-lib: LIBS := $(LIBBPF_LIBS)
 
-$(BUILD)/test-policy: tests/unit/test-policy.c loader/policy.c loader/policy.h include/vfio_policy.h | $(BUILD)
+# The policy compiler under libFuzzer, ASan and UBSan (any UB aborts); the
+# compiler's sources are built instrumented, the library as it is.
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	       -fno-sanitize-recover=all
+$(BUILD)/fuzz-policy: tests/fuzz/fuzz-policy.c loader/policy.c loader/policy.h include/vfio_policy.h \
+		$(LIB) | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -Iinclude -Iloader -o $@ tests/unit/test-policy.c \
-		loader/policy.c -lyaml
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(WARN) -Iinclude -Iloader -Ilib -o $@ tests/fuzz/fuzz-policy.c \
+		loader/policy.c $(LIB) -lyaml $(LIBBPF_LIBS)
 
-$(BUILD)/test-pins: tests/unit/test-pins.c loader/pins.c loader/pins.h | $(BUILD)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -Iloader -o $@ tests/unit/test-pins.c loader/pins.c $(LIBBPF_LIBS)
+# The exporter's page, collectors and HTTP server, with sysfs pointed at a
+# tree the test makes.
+host-tests: $(BUILD)/exporter-unit $(BUILD)/fuzz-policy
+$(BUILD)/exporter-unit: $(BUILD)/tests/host/exporter_unit.o $(BUILD)/loader/exporter.o $(LIB)
+$(BUILD)/exporter-unit: LIBS := $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
+$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit:
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBS)
 
-$(BUILD)/vfio-trace: loader/vfio-trace.c include/vfio_trace.h $(COMMON) $(BUILD)/bpf/vfio_trace.skel.h
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
-		$(LIBBPF_LIBS)
-
-$(BUILD)/vfio_exporter: loader/vfio_exporter.c include/vfio_trace.h $(COMMON) $(COUNTERS)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
-		loader/counters.c loader/pins.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
-
-# vfio_exporter.c included whole, with sysfs pointed at a tree the test makes.
-host-tests: $(BUILD)/exporter-unit
-
-$(BUILD)/exporter-unit: tests/host/exporter_unit.c loader/vfio_exporter.c include/vfio_trace.h $(COMMON) \
-		$(COUNTERS)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -Iloader -o $@ $< loader/common.c \
-		loader/counters.c loader/pins.c $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
+# `make build/vfio-bpf` (relative) is the same file as $(BUILD)/vfio-bpf.
+REL_BINS := $(patsubst $(BUILD)/%,build/%,$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit)
+$(REL_BINS): build/%: $(BUILD)/%
+.PHONY: $(REL_BINS)
 
 # Attack programs of the adversarial groups: one tests/attack/NAME.c each,
 # a hostile VFIO user (threads, odd buffers, races); path.h and race.h
@@ -223,7 +256,8 @@ $(BUILD)/policy-test: tests/bpf/policy_test.c $(BUILD)/bpf/policy_test.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(LIBBPF_LIBS)
 
-$(BUILD) $(BUILD)/vm $(BUILD)/bpf $(BUILD)/attack:
+$(BUILD) $(BUILD)/vm $(BUILD)/bpf $(BUILD)/attack $(BUILD)/lib $(BUILD)/loader \
+		$(BUILD)/tests/unit $(BUILD)/tests/host:
 	$(Q)mkdir -p $@
 
 vm-image: $(BUILD)/vm/initramfs.img
@@ -233,6 +267,16 @@ $(BUILD)/vm/initramfs.img: tests/vm/mkinitramfs.sh tests/vm/initramfs-init $(DEP
 	$(Q)tests/vm/mkinitramfs.sh $(KCACHE) $(GUEST_KVER) $@
 
 # ---- tests --------------------------------------------------------------
+
+# New inputs go to build/fuzz/corpus; the committed seeds stay as they are.
+FUZZ_TIME ?= 60
+fuzz: deps-if-needed
+	$(Q)$(SUBMAKE) $(BUILD)/fuzz-policy
+	$(call msg,FUZZ,"policy compiler for $(FUZZ_TIME) s")
+	$(Q)mkdir -p $(BUILD)/fuzz/corpus
+	$(Q)$(BUILD)/fuzz-policy -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+		-dict=tests/fuzz/policy.dict -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 # --strict, less the checks that the TRACE_EVENT() layout and a macro taking
 # a struct member name always trip.
@@ -262,5 +306,5 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench vm-shell clean

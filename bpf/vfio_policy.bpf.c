@@ -8,7 +8,10 @@
  * Rules are checked in order; for config space a piece of an access (at
  * most 4 bytes, aligned: the module splits accesses) meets every rule that
  * overlaps it.  Deny wins; masks and substitutions apply byte-exactly to
- * the overlapping bytes.
+ * the overlapping bytes.  Each decision names its rule in ctx->rule for
+ * the audit trail: the index in the policy's config or bars list (the
+ * first one that changed a rewritten value), the irq index for a vector
+ * cap; monitor mode is the module's business (the struct_ops flags).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -83,6 +86,7 @@ int BPF_PROG(vfp_config_read, struct vfio_bpf_access *a)
 		if (!overlap(off, size, r->offset, r->size))
 			continue;
 		if (r->actions & VFP_CFG_DENY_READ) {
+			a->rule = i;
 			__sync_fetch_and_add(&denied, 1);
 			return VFIO_BPF_DENY;
 		}
@@ -90,6 +94,8 @@ int BPF_PROG(vfp_config_read, struct vfio_bpf_access *a)
 			bytes = rule_bytes_in_access(r->offset, r->size, off, size);
 			value = (value & ~bytes) |
 				rule_bits_in_access(r->offset, r->size, r->value, off, size);
+			if (!changed)
+				a->rule = i;
 			changed = true;
 		}
 	}
@@ -116,6 +122,7 @@ int BPF_PROG(vfp_config_write, struct vfio_bpf_access *a)
 		if (!overlap(off, size, r->offset, r->size))
 			continue;
 		if (r->actions & VFP_CFG_DENY_WRITE) {
+			a->rule = i;
 			__sync_fetch_and_add(&denied, 1);
 			return VFIO_BPF_DENY;
 		}
@@ -127,6 +134,8 @@ int BPF_PROG(vfp_config_write, struct vfio_bpf_access *a)
 			 */
 			keep = rule_bits_in_access(r->offset, r->size, r->mask, off, size);
 			value &= ~keep;
+			if (!changed)
+				a->rule = i;
 			changed = true;
 		}
 	}
@@ -149,6 +158,7 @@ int BPF_PROG(vfp_bar_access, struct vfio_bpf_access *a)
 			break;
 		if (r->bar == a->region && (r->actions & need) &&
 		    overlap(a->offset, a->size, r->offset, r->size)) {
+			a->rule = i;
 			__sync_fetch_and_add(&denied, 1);
 			return VFIO_BPF_DENY;
 		}
@@ -172,8 +182,10 @@ int BPF_PROG(vfp_mmap, struct vfio_bpf_mmap *m)
 	for (__u32 i = 0; i < VFP_MAX_BAR_RULES; i++) {
 		if (i >= n)
 			break;
-		if (policy.bar[i].bar == m->region && policy.bar[i].actions)
+		if (policy.bar[i].bar == m->region && policy.bar[i].actions) {
+			m->rule = i;
 			return VFIO_BPF_DENY;
+		}
 	}
 	return VFIO_BPF_ALLOW;
 }
@@ -192,6 +204,7 @@ int BPF_PROG(vfp_set_irqs, struct vfio_bpf_irq *i)
 		return VFIO_BPF_ALLOW;	/* teardown, loopback, mask */
 	max = policy.max_vectors[i->index];
 	if (max != VFP_NO_LIMIT && i->nvec > max) {
+		i->rule = i->index;	/* the cap of that index */
 		__sync_fetch_and_add(&denied, 1);
 		return VFIO_BPF_DENY;
 	}

@@ -12,7 +12,10 @@
  * Stock-kernel mode (the loader's -k) loads the vft_core_* programs
  * instead: fentry/fexit on vfio_pci_core's exported entry points, which
  * every vfio-pci based driver calls, so devices under plain vfio-pci (or
- * another variant driver) are observed too; observation only.
+ * another variant driver) are observed too; observation only.  There the
+ * device is known by its PCI name only (the struct device vfio_pci_core
+ * passes, or the name of its irq handler), parsed by parse_sbdf(): one way,
+ * the same on every architecture; events carry no slot (VFT_NO_SLOT).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -55,21 +58,6 @@ struct {
 	__type(value, __u64);
 } deliveries SEC(".maps");
 
-static __always_inline __u32 sbdf_of(struct pci_dev *pdev)
-{
-	struct pci_sysdata *sd;
-	int domain = 0;
-
-	/* tp_btf pointers are trusted-or-null: check, then read directly. */
-	if (!pdev || !pdev->bus)
-		return VFT_ALL_DEVICES;
-	/* x86 keeps the PCI domain in the bus's sysdata. */
-	sd = pdev->bus->sysdata;
-	if (sd)
-		bpf_probe_read_kernel(&domain, sizeof(domain), &sd->domain);
-	return (__u32)domain << 16 | (__u32)pdev->bus->number << 8 | pdev->devfn;
-}
-
 static __always_inline bool wanted(__u32 sbdf, __u32 kind)
 {
 	if (sbdf == VFT_ALL_DEVICES)
@@ -97,33 +85,34 @@ static __always_inline void count(__u32 sbdf, __u32 kind, __s64 ret)
 }
 
 /*
- * Count an event of @sbdf and stream it.  @task: it happened in the
+ * Count an event of @sbdf and, when streaming, reserve its record with the
+ * common part filled in: the caller fills its kind's member of e->d and
+ * submits.  NULL when there is nothing to fill.  @task: it happened in the
  * context of the task that made the VFIO call (pid and comm are theirs);
  * interrupts are not.
  */
-static __always_inline int submit(__u32 sbdf, __u32 kind, __s64 ret, __u64 a,
-				  __u64 b, __u64 c, __u64 d, bool task)
+static __always_inline struct vft_event *reserve(__u32 sbdf, __u32 slot, __u32 kind,
+						 __s64 ret, bool task)
 {
 	struct vft_event *e;
 
 	if (!wanted(sbdf, kind))
-		return 0;
+		return NULL;
 	count(sbdf, kind, ret);
 	if (!stream)
-		return 0;
+		return NULL;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&lost, 1);
-		return 0;
+		return NULL;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->sbdf = sbdf;
+	e->slot = slot;
 	e->kind = kind;
 	e->ret = ret;
-	e->a = a;
-	e->b = b;
-	e->c = c;
-	e->d = d;
+	e->pad = 0;
+	__builtin_memset(&e->d, 0, sizeof(e->d));
 	if (task) {
 		e->pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -131,138 +120,300 @@ static __always_inline int submit(__u32 sbdf, __u32 kind, __s64 ret, __u64 a,
 		e->pid = 0;
 		__builtin_memset(e->comm, 0, sizeof(e->comm));
 	}
+	return e;
+}
+
+/* An event whose record is the common part only. */
+static __always_inline int emit(__u32 sbdf, __u32 slot, __u32 kind, __s64 ret)
+{
+	struct vft_event *e = reserve(sbdf, slot, kind, ret, true);
+
+	if (e)
+		bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * The module's tracepoints: every one carries the device's sbdf and slot
+ * as arguments after pdev (kmod/trace.h), so no pointer is walked here.
+ */
+SEC("tp_btf/vfio_pci_bpf_open")
+int BPF_PROG(vft_open, struct pci_dev *pdev, u32 sbdf, u32 slot, int ret)
+{
+	return emit(sbdf, slot, VFT_OPEN, ret);
+}
+
+SEC("tp_btf/vfio_pci_bpf_close")
+int BPF_PROG(vft_close, struct pci_dev *pdev, u32 sbdf, u32 slot, int ret)
+{
+	return emit(sbdf, slot, VFT_CLOSE, ret);
+}
+
+SEC("tp_btf/vfio_pci_bpf_reset")
+int BPF_PROG(vft_reset, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 kind, int ret)
+{
+	struct vft_event *e = reserve(sbdf, slot, VFT_RESET, ret, true);
+
+	if (!e)
+		return 0;
+	e->d.reset.kind = kind;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
-static __always_inline int emit_sbdf(__u32 sbdf, __u32 kind, __s64 ret,
-				     __u64 a, __u64 b, __u64 c, __u64 d)
-{
-	return submit(sbdf, kind, ret, a, b, c, d, true);
-}
-
-static __always_inline int emit(struct pci_dev *pdev, __u32 kind, __s64 ret,
-				__u64 a, __u64 b, __u64 c, __u64 d)
-{
-	return emit_sbdf(sbdf_of(pdev), kind, ret, a, b, c, d);
-}
-
-SEC("tp_btf/vfio_pci_bpf_open")
-int BPF_PROG(vft_open, struct pci_dev *pdev, int ret)
-{
-	return emit(pdev, VFT_OPEN, ret, 0, 0, 0, 0);
-}
-
-SEC("tp_btf/vfio_pci_bpf_close")
-int BPF_PROG(vft_close, struct pci_dev *pdev, int ret)
-{
-	return emit(pdev, VFT_CLOSE, ret, 0, 0, 0, 0);
-}
-
-SEC("tp_btf/vfio_pci_bpf_reset")
-int BPF_PROG(vft_reset, struct pci_dev *pdev, u32 kind, int ret)
-{
-	return emit(pdev, VFT_RESET, ret, kind, 0, 0, 0);
-}
-
 SEC("tp_btf/vfio_pci_bpf_config_read")
-int BPF_PROG(vft_config_read, struct pci_dev *pdev, u32 offset, u32 size,
-	     u64 value, int ret)
+int BPF_PROG(vft_config_read, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 offset,
+	     u32 size, u64 value, int ret)
 {
-	return emit(pdev, VFT_CONFIG_READ, ret, offset, size, value, 0);
+	struct vft_event *e = reserve(sbdf, slot, VFT_CONFIG_READ, ret, true);
+
+	if (!e)
+		return 0;
+	e->d.config_read.offset = offset;
+	e->d.config_read.size = size;
+	e->d.config_read.value = value;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 SEC("tp_btf/vfio_pci_bpf_config_write")
-int BPF_PROG(vft_config_write, struct pci_dev *pdev, u32 offset, u32 size,
-	     u64 value, u64 old, u64 new, int ret)
+int BPF_PROG(vft_config_write, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 offset,
+	     u32 size, u64 value, u64 old, u64 new, int ret)
 {
-	return emit(pdev, VFT_CONFIG_WRITE, ret, offset, size, value,
-		    old << 32 | (new & 0xffffffff));
+	struct vft_event *e = reserve(sbdf, slot, VFT_CONFIG_WRITE, ret, true);
+
+	if (!e)
+		return 0;
+	e->d.config_write.offset = offset;
+	e->d.config_write.size = size;
+	e->d.config_write.value = value;
+	e->d.config_write.old = old;
+	e->d.config_write.new = new;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int bar_event(__u32 sbdf, __u32 slot, __u32 kind, u32 bar,
+				     u64 offset, u32 size, u64 value, int ret)
+{
+	struct vft_event *e = reserve(sbdf, slot, kind, ret, true);
+
+	if (!e)
+		return 0;
+	e->d.bar.bar = bar;
+	e->d.bar.offset = offset;
+	e->d.bar.size = size;
+	e->d.bar.value = value;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 SEC("tp_btf/vfio_pci_bpf_bar_read")
-int BPF_PROG(vft_bar_read, struct pci_dev *pdev, u32 bar, u64 offset, u32 size,
-	     u64 value, int ret)
+int BPF_PROG(vft_bar_read, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 bar,
+	     u64 offset, u32 size, u64 value, int ret)
 {
-	return emit(pdev, VFT_BAR_READ, ret, offset, size, value, bar);
+	return bar_event(sbdf, slot, VFT_BAR_READ, bar, offset, size, value, ret);
 }
 
 SEC("tp_btf/vfio_pci_bpf_bar_write")
-int BPF_PROG(vft_bar_write, struct pci_dev *pdev, u32 bar, u64 offset, u32 size,
-	     u64 value, int ret)
+int BPF_PROG(vft_bar_write, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 bar,
+	     u64 offset, u32 size, u64 value, int ret)
 {
-	return emit(pdev, VFT_BAR_WRITE, ret, offset, size, value, bar);
+	return bar_event(sbdf, slot, VFT_BAR_WRITE, bar, offset, size, value, ret);
+}
+
+static __always_inline int mmap_event(__u32 sbdf, __u32 slot, u32 index, u64 offset,
+				      u64 length, int ret)
+{
+	struct vft_event *e = reserve(sbdf, slot, VFT_MMAP, ret, true);
+
+	if (!e)
+		return 0;
+	e->d.mmap.index = index;
+	e->d.mmap.offset = offset;
+	e->d.mmap.length = length;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 SEC("tp_btf/vfio_pci_bpf_mmap")
-int BPF_PROG(vft_mmap, struct pci_dev *pdev, u32 index, u64 offset, u64 length,
-	     int ret)
+int BPF_PROG(vft_mmap, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 index,
+	     u64 offset, u64 length, int ret)
 {
-	return emit(pdev, VFT_MMAP, ret, offset, length, 0, index);
+	return mmap_event(sbdf, slot, index, offset, length, ret);
+}
+
+static __always_inline int ioctl_event(__u32 sbdf, __u32 slot, u32 cmd, long ret)
+{
+	struct vft_event *e = reserve(sbdf, slot, VFT_IOCTL, ret, true);
+
+	if (!e)
+		return 0;
+	e->d.ioctl.cmd = cmd;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 SEC("tp_btf/vfio_pci_bpf_ioctl")
-int BPF_PROG(vft_ioctl, struct pci_dev *pdev, u32 cmd, long ret)
+int BPF_PROG(vft_ioctl, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 cmd, long ret)
 {
-	return emit(pdev, VFT_IOCTL, ret, cmd, 0, 0, 0);
+	return ioctl_event(sbdf, slot, cmd, ret);
+}
+
+static __always_inline int set_irqs_event(__u32 sbdf, __u32 slot, u32 index, u32 start,
+					  u32 count, u32 flags, int ret)
+{
+	struct vft_event *e = reserve(sbdf, slot, VFT_SET_IRQS, ret, true);
+
+	if (!e)
+		return 0;
+	e->d.set_irqs.index = index;
+	e->d.set_irqs.start = start;
+	e->d.set_irqs.count = count;
+	e->d.set_irqs.flags = flags;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 SEC("tp_btf/vfio_pci_bpf_set_irqs")
-int BPF_PROG(vft_set_irqs, struct pci_dev *pdev, u32 index, u32 start,
-	     u32 count, u32 flags, int ret)
+int BPF_PROG(vft_set_irqs, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 index,
+	     u32 start, u32 count, u32 flags, int ret)
 {
-	return emit(pdev, VFT_SET_IRQS, ret, index, start, count, flags);
+	return set_irqs_event(sbdf, slot, index, start, count, flags, ret);
 }
 
 SEC("tp_btf/vfio_pci_bpf_irq_vector")
-int BPF_PROG(vft_irq_vector, struct pci_dev *pdev, u32 index, u32 vector,
-	     int host_irq, bool is_armed)
+int BPF_PROG(vft_irq_vector, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 index,
+	     u32 vector, int host_irq, bool is_armed)
 {
-	struct vft_vector v = { .index = index, .vector = vector };
+	struct vft_vector v = { .sbdf = sbdf, .index = index, .vector = vector };
+	struct vft_event *e;
 
 	/* The irq table follows every device, whatever the filters. */
-	v.sbdf = sbdf_of(pdev);
 	if (host_irq >= 0) {
 		if (is_armed)
 			bpf_map_update_elem(&armed, &host_irq, &v, BPF_ANY);
 		else
 			bpf_map_delete_elem(&armed, &host_irq);
 	}
-	return emit(pdev, VFT_IRQ_VECTOR, 0, index, vector, host_irq, is_armed);
+	e = reserve(sbdf, slot, VFT_IRQ_VECTOR, 0, true);
+	if (!e)
+		return 0;
+	e->d.irq_vector.index = index;
+	e->d.irq_vector.vector = vector;
+	e->d.irq_vector.host_irq = host_irq;
+	e->d.irq_vector.armed = is_armed;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 SEC("tp_btf/vfio_pci_bpf_mig_transition")
-int BPF_PROG(vft_mig_transition, struct pci_dev *pdev, u32 from, u32 to,
-	     int ret, u64 duration_ns)
+int BPF_PROG(vft_mig_transition, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 from,
+	     u32 to, int ret, u64 duration_ns)
 {
-	return emit(pdev, VFT_MIG_TRANSITION, ret, from, to, duration_ns, 0);
+	struct vft_event *e = reserve(sbdf, slot, VFT_MIG_TRANSITION, ret, true);
+
+	if (!e)
+		return 0;
+	e->d.mig_transition.from = from;
+	e->d.mig_transition.to = to;
+	e->d.mig_transition.duration_ns = duration_ns;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
+/* bytes < 0 is an error: it goes to ret, the record says 0 bytes moved. */
 SEC("tp_btf/vfio_pci_bpf_mig_data")
-int BPF_PROG(vft_mig_data, struct pci_dev *pdev, bool write, u64 offset,
-	     long bytes)
+int BPF_PROG(vft_mig_data, struct pci_dev *pdev, u32 sbdf, u32 slot, bool write,
+	     u64 offset, long bytes)
 {
-	return emit(pdev, VFT_MIG_DATA, bytes < 0 ? bytes : 0, write, offset,
-		    bytes, 0);
+	struct vft_event *e = reserve(sbdf, slot, VFT_MIG_DATA, bytes < 0 ? bytes : 0, true);
+
+	if (!e)
+		return 0;
+	e->d.mig_data.write = write;
+	e->d.mig_data.offset = offset;
+	e->d.mig_data.bytes = bytes < 0 ? 0 : bytes;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
-SEC("tp_btf/irq_handler_exit")
-int BPF_PROG(vft_irq_exit, int irq, struct irqaction *action, int ret)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, VFT_MAX_DECISIONS);
+	__type(key, struct vft_decision_key);
+	__type(value, __u64);
+} decisions SEC(".maps");
+
+/* A policy decision other than allow: counted per rule, and an event. */
+SEC("tp_btf/vfio_pci_bpf_policy")
+int BPF_PROG(vft_policy, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 hook, u32 verdict,
+	     bool monitor, u32 rule, const char *policy, u32 region, u64 offset, u64 size,
+	     u64 value)
 {
-	struct vft_vector *v;
+	struct vft_decision_key key = {
+		.sbdf = sbdf, .hook = hook, .verdict = verdict, .monitor = monitor, .rule = rule,
+	};
+	struct vft_event *e;
 	__u64 one = 1, *n;
 
-	if (ret != 1)	/* IRQ_HANDLED: the line was this device's */
+	if (!wanted(sbdf, VFT_POLICY))
 		return 0;
-	v = bpf_map_lookup_elem(&armed, &irq);
-	if (!v || !wanted(v->sbdf, VFT_IRQ))
+	n = bpf_map_lookup_elem(&decisions, &key);
+	if (n)
+		(*n)++;
+	else
+		bpf_map_update_elem(&decisions, &key, &one, BPF_NOEXIST);
+	e = reserve(sbdf, slot, VFT_POLICY, 0, true);
+	if (!e)
+		return 0;
+	e->d.policy.hook = hook;
+	e->d.policy.verdict = verdict;
+	e->d.policy.monitor = monitor;
+	e->d.policy.rule = rule;
+	e->d.policy.region = region;
+	e->d.policy.offset = offset;
+	e->d.policy.size = size;
+	e->d.policy.value = value;
+	bpf_probe_read_kernel_str(e->d.policy.name, sizeof(e->d.policy.name), policy);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* A handled interrupt of @v: counted per vector, and an irq event. */
+static __always_inline int delivered(const struct vft_vector *v, int irq, __u32 slot)
+{
+	struct vft_event *e;
+	__u64 one = 1, *n;
+
+	if (!wanted(v->sbdf, VFT_IRQ))
 		return 0;
 	n = bpf_map_lookup_elem(&deliveries, v);
 	if (n)
 		(*n)++;
 	else
 		bpf_map_update_elem(&deliveries, v, &one, BPF_NOEXIST);
-	return submit(v->sbdf, VFT_IRQ, 0, v->index, v->vector, irq, 0, false);
+	e = reserve(v->sbdf, slot, VFT_IRQ, 0, false);
+	if (!e)
+		return 0;
+	e->d.irq.index = v->index;
+	e->d.irq.vector = v->vector;
+	e->d.irq.host_irq = irq;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(vft_irq_exit, int irq, struct irqaction *action, int ret)
+{
+	struct vft_vector *v;
+
+	if (ret != 1)	/* IRQ_HANDLED: the line was this device's */
+		return 0;
+	v = bpf_map_lookup_elem(&armed, &irq);
+	if (!v)
+		return 0;
+	return delivered(v, irq, VFT_NO_SLOT);
 }
 
 /* ---- stock-kernel mode ------------------------------------------------ */
@@ -285,8 +436,6 @@ struct vfio_pci_core_device___vft {
 } __attribute__((preserve_access_index));
 
 #define VFT_OFFSET_SHIFT	40
-#define VFT_REGION_CONFIG	7
-#define VFT_REGION_VGA		8
 
 /* What an fentry saw, for its fexit. */
 struct vft_entry {
@@ -308,28 +457,61 @@ struct {
 	__type(value, struct vft_entry);
 } entries SEC(".maps");
 
-/* sbdf of the pci_dev that embeds @dev (vfio_device.dev is &pdev->dev). */
+static __always_inline int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+#define VFT_NAME_LEN 64	/* a power of two: indexes are masked with it */
+
+/*
+ * The sbdf of a PCI device name, "DDDD:BB:DD.F" at @name[@p]; or
+ * VFT_ALL_DEVICES (no device) when it is not one.  Stock-kernel mode knows
+ * its devices by their names only, which is the same on every
+ * architecture: the name of the struct device (vfio_device.dev is the
+ * pci_dev's), and the one vfio_pci_core gives its irq handlers.
+ */
+static __always_inline __u32 parse_sbdf(const char *name, __u32 p)
+{
+	__u64 x = 0;
+	int h;
+
+	for (__u32 i = 0; i < 12; i++) {
+		char c = name[(p + i) & (VFT_NAME_LEN - 1)];
+
+		if (i == 4 || i == 7 || i == 10) {
+			if (c != (i == 10 ? '.' : ':'))
+				return VFT_ALL_DEVICES;
+			continue;
+		}
+		h = hexval(c);
+		if (h < 0)
+			return VFT_ALL_DEVICES;
+		x = x << 4 | h;
+	}
+	/* Nine hex digits, DDDD BB dd f: regroup into domain, bus, devfn. */
+	return (x >> 20) << 16 |			/* domain */
+	       ((x >> 12) & 0xff) << 8 |		/* bus */
+	       ((x >> 4) & 0x1f) << 3 |			/* device */
+	       (x & 0x7);				/* function */
+}
+
+/* The sbdf of the PCI device whose struct device is @dev. */
 static __always_inline __u32 sbdf_of_dev(__u64 dev)
 {
-	struct pci_sysdata *sd;
-	struct pci_dev *pdev;
-	struct pci_bus *bus;
-	unsigned int devfn;
-	unsigned char nr;
-	int domain = 0;
+	char name[VFT_NAME_LEN] = {};
+	const char *s;
 
 	if (!dev)
 		return VFT_ALL_DEVICES;
-	pdev = (struct pci_dev *)(dev - bpf_core_field_offset(struct pci_dev, dev));
-	bus = BPF_CORE_READ(pdev, bus);
-	devfn = BPF_CORE_READ(pdev, devfn);
-	if (!bus)
+	s = BPF_CORE_READ((struct device *)dev, kobj.name);
+	if (bpf_probe_read_kernel_str(name, sizeof(name), s) < 13)
 		return VFT_ALL_DEVICES;
-	nr = BPF_CORE_READ(bus, number);
-	sd = BPF_CORE_READ(bus, sysdata);
-	if (sd)
-		bpf_probe_read_kernel(&domain, sizeof(domain), &sd->domain);
-	return (__u32)domain << 16 | (__u32)nr << 8 | devfn;
+	return parse_sbdf(name, 0);
 }
 
 static __always_inline __u32 sbdf_of_vdev(__u64 vdev)
@@ -388,6 +570,7 @@ static __always_inline int core_rw_exit(__u64 vdev, const char *buf, size_t coun
 {
 	__u64 id = bpf_get_current_pid_tgid(), value = 0;
 	struct vft_entry *ent;
+	struct vft_event *e;
 	__u32 index, kind;
 	__u64 pos, lat;
 	__u32 sbdf;
@@ -411,9 +594,24 @@ static __always_inline int core_rw_exit(__u64 vdev, const char *buf, size_t coun
 	account_latency(sbdf, kind, lat);
 	if (latency_only)
 		return 0;
-	return emit_sbdf(sbdf, kind, ret,
-			 pos & ((1ULL << VFT_OFFSET_SHIFT) - 1), count, value,
-			 index == VFT_REGION_CONFIG ? 0 : index);
+	pos &= (1ULL << VFT_OFFSET_SHIFT) - 1;
+	if (index != VFT_REGION_CONFIG)
+		return bar_event(sbdf, VFT_NO_SLOT, kind, index, pos, count, value, ret);
+	/* The core does not say what the device's bytes were: old, new 0. */
+	e = reserve(sbdf, VFT_NO_SLOT, kind, ret, true);
+	if (!e)
+		return 0;
+	if (write) {
+		e->d.config_write.offset = pos;
+		e->d.config_write.size = count;
+		e->d.config_write.value = value;
+	} else {
+		e->d.config_read.offset = pos;
+		e->d.config_read.size = count;
+		e->d.config_read.value = value;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
 }
 
 SEC("fentry/vfio_pci_core_read")
@@ -475,13 +673,19 @@ int BPF_PROG(vft_core_ioctl_exit, struct vfio_device *vdev, unsigned int cmd,
 	if (latency_only)
 		return 0;
 
-	emit_sbdf(sbdf, VFT_IOCTL, ret, cmd, 0, 0, 0);
-	if (cmd == VFT_IOCTL_RESET || cmd == VFT_IOCTL_HOT_RESET)
-		emit_sbdf(sbdf, VFT_RESET, ret, cmd == VFT_IOCTL_HOT_RESET, 0, 0, 0);
+	ioctl_event(sbdf, VFT_NO_SLOT, cmd, ret);
+	if (cmd == VFT_IOCTL_RESET || cmd == VFT_IOCTL_HOT_RESET) {
+		struct vft_event *e = reserve(sbdf, VFT_NO_SLOT, VFT_RESET, ret, true);
+
+		if (e) {
+			e->d.reset.kind = cmd == VFT_IOCTL_HOT_RESET;	/* function, hot */
+			bpf_ringbuf_submit(e, 0);
+		}
+	}
 	if (cmd == VFT_IOCTL_SET_IRQS) {
 		bpf_probe_read_user(&hdr, sizeof(hdr), (void *)arg);
-		emit_sbdf(sbdf, VFT_SET_IRQS, ret, hdr.index, hdr.start, hdr.count,
-			  hdr.flags);
+		set_irqs_event(sbdf, VFT_NO_SLOT, hdr.index, hdr.start, hdr.count, hdr.flags,
+			       ret);
 	}
 	return 0;
 }
@@ -493,8 +697,8 @@ int BPF_PROG(vft_core_mmap_exit, struct vfio_device *vdev,
 	__u64 pgoff = vma->vm_pgoff, len = vma->vm_end - vma->vm_start;
 	__u32 index = pgoff >> (VFT_OFFSET_SHIFT - 12);
 
-	return emit_sbdf(sbdf_of_vdev((__u64)vdev), VFT_MMAP, ret,
-			 (pgoff << 12) & ((1ULL << VFT_OFFSET_SHIFT) - 1), len, 0, index);
+	return mmap_event(sbdf_of_vdev((__u64)vdev), VFT_NO_SLOT, index,
+			  (pgoff << 12) & ((1ULL << VFT_OFFSET_SHIFT) - 1), len, ret);
 }
 
 /* The first open: every vfio-pci based driver enables through the core. */
@@ -503,26 +707,15 @@ int BPF_PROG(vft_core_enable_exit, struct vfio_pci_core_device *cdev, int ret)
 {
 	struct pci_dev *pdev = BPF_CORE_READ((struct vfio_pci_core_device___vft *)cdev, pdev);
 
-	return emit_sbdf(sbdf_of_dev((__u64)pdev + bpf_core_field_offset(struct pci_dev, dev)),
-			 VFT_OPEN, ret, 0, 0, 0, 0);
+	return emit(sbdf_of_dev((__u64)pdev + bpf_core_field_offset(struct pci_dev, dev)),
+		    VFT_NO_SLOT, VFT_OPEN, ret);
 }
 
 SEC("fentry/vfio_pci_core_close_device")
 int BPF_PROG(vft_core_close_entry, struct vfio_device *vdev)
 {
-	return emit_sbdf(sbdf_of_vdev((__u64)vdev), VFT_CLOSE, 0, 0, 0, 0, 0);
+	return emit(sbdf_of_vdev((__u64)vdev), VFT_NO_SLOT, VFT_CLOSE, 0);
 }
-
-static __always_inline int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-#define VFT_NAME_LEN 64	/* a power of two: indexes are masked with it */
 
 /*
  * Interrupts in stock mode: the core names its handlers
@@ -535,8 +728,6 @@ int BPF_PROG(vft_core_irq_exit, int irq, struct irqaction *action, int ret)
 	struct vft_vector v = {};
 	char name[VFT_NAME_LEN] = {};
 	__u32 i, p = 0, vec = 0;
-	__u64 sbdf = 0;
-	__u64 one = 1, *n;
 	int h;
 
 	if (ret != 1 || !action)
@@ -547,18 +738,18 @@ int BPF_PROG(vft_core_irq_exit, int irq, struct irqaction *action, int ret)
 	    name[4] != '-')
 		return 0;
 	if (name[5] == 'i') {
-		v.index = 0;			/* vfio-intx( */
+		v.index = VFT_IRQ_INTX;		/* vfio-intx( */
 		p = 10;
 	} else if (name[5] == 'm' && name[8] == 'x') {
-		v.index = 2;			/* vfio-msix[ */
+		v.index = VFT_IRQ_MSIX;		/* vfio-msix[ */
 		p = 10;
 	} else if (name[5] == 'm') {
-		v.index = 1;			/* vfio-msi[ */
+		v.index = VFT_IRQ_MSI;		/* vfio-msi[ */
 		p = 9;
 	} else {
 		return 0;
 	}
-	if (v.index) {
+	if (v.index != VFT_IRQ_INTX) {
 		for (i = 0; i < 6; i++, p++) {
 			h = name[p & (VFT_NAME_LEN - 1)];
 			if (h < '0' || h > '9')
@@ -567,32 +758,9 @@ int BPF_PROG(vft_core_irq_exit, int irq, struct irqaction *action, int ret)
 		}
 		p += 2;				/* "](" */
 	}
-	/* DDDD:BB:DD.F */
-	for (i = 0; i < 12; i++) {
-		char c = name[(p + i) & (VFT_NAME_LEN - 1)];
-
-		if (i == 4 || i == 7 || i == 10)
-			continue;
-		h = hexval(c);
-		if (h < 0)
-			return 0;
-		sbdf = sbdf << 4 | h;
-	}
-	/* Nine hex digits, DDDD BB dd f: regroup into domain, bus, devfn. */
-	sbdf = (sbdf >> 20) << 16 |			/* domain */
-	       ((sbdf >> 12) & 0xff) << 8 |		/* bus */
-	       ((sbdf >> 4) & 0xff) << 3 |		/* device */
-	       (sbdf & 0xf);				/* function */
-	v.sbdf = sbdf;
+	v.sbdf = parse_sbdf(name, p);
 	v.vector = vec;
-	if (!wanted(sbdf, VFT_IRQ))
-		return 0;
-	n = bpf_map_lookup_elem(&deliveries, &v);
-	if (n)
-		(*n)++;
-	else
-		bpf_map_update_elem(&deliveries, &v, &one, BPF_NOEXIST);
-	return submit(sbdf, VFT_IRQ, 0, v.index, vec, irq, 0, false);
+	return delivered(&v, irq, VFT_NO_SLOT);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -13,13 +13,29 @@
 #include <linux/types.h>
 #endif
 
-#define VFIO_BPF_ABI_VERSION	1
+#define VFIO_BPF_ABI_VERSION	2
+
+/* The hooks, as the audit tracepoint (vfio_pci_bpf_policy) names them. */
+enum vfio_bpf_hook {
+	VFIO_BPF_HOOK_CONFIG_READ	= 0,
+	VFIO_BPF_HOOK_CONFIG_WRITE	= 1,
+	VFIO_BPF_HOOK_BAR_ACCESS	= 2,
+	VFIO_BPF_HOOK_MMAP		= 3,
+	VFIO_BPF_HOOK_SET_IRQS		= 4,
+	VFIO_BPF_HOOK_RESET		= 5,
+	VFIO_BPF_HOOK_OPEN		= 6,
+	VFIO_BPF_HOOK_MIG_TRANSITION	= 7,
+};
+
+/* A context's @rule before the program names one. */
+#define VFIO_BPF_NO_RULE	0xffffffffu
 
 /* What a hook returns. */
 enum vfio_bpf_verdict {
 	VFIO_BPF_ALLOW		= 0,	/* go on as vfio-pci would */
 	VFIO_BPF_DENY		= 1,	/* fail the operation with -EPERM */
 	VFIO_BPF_REWRITE	= 2,	/* config access: use ctx->value instead */
+	VFIO_BPF_DROP		= 3,	/* config write: write nothing, succeed */
 };
 
 /* VFIO region indexes (enum in linux/vfio.h), for BPF programs. */
@@ -42,7 +58,12 @@ enum vfio_bpf_verdict {
  * most 8 bytes, BAR reads as the user made them.  @value is the module's
  * own copy of the data (what the device gets or what the user will see);
  * it is 0 for reads of a BAR and writes of the VGA region, which are
- * judged by where they go.  Only @value may be written by the program.
+ * judged by where they go.  Only @value, @keep and @rule may be written
+ * by the program.
+ *
+ * Every context ends in @rule: a program may set it to the index of the
+ * rule that decided, which the audit tracepoint reports with a denial or
+ * rewrite (VFIO_BPF_NO_RULE until then).
  */
 struct vfio_bpf_access {
 	__u32 sbdf;		/* domain << 16 | bus << 8 | devfn */
@@ -51,6 +72,14 @@ struct vfio_bpf_access {
 	__u32 size;		/* bytes */
 	__u32 write;		/* 1 for a write */
 	__u64 value;		/* config read: the value read; write: to write */
+	__u32 rule;		/* written by the program: the deciding rule */
+	__u32 pad;
+	/*
+	 * Written by the program with REWRITE of a config write: these bits
+	 * keep the register's current value (as the user reads it) instead
+	 * of taking @value's.
+	 */
+	__u64 keep;
 };
 
 /* mmap of a region, and the mmap flag of VFIO_DEVICE_GET_REGION_INFO. */
@@ -59,6 +88,8 @@ struct vfio_bpf_mmap {
 	__u32 region;
 	__u64 offset;
 	__u64 length;
+	__u32 rule;
+	__u32 pad;
 };
 
 /*
@@ -75,6 +106,8 @@ struct vfio_bpf_irq {
 	__u32 count;
 	__u32 flags;		/* VFIO_IRQ_SET_DATA_* | VFIO_IRQ_SET_ACTION_* */
 	__u32 nvec;
+	__u32 rule;
+	__u32 pad;
 };
 
 /* Open of the device by a VFIO user, and reset. */
@@ -82,7 +115,7 @@ struct vfio_bpf_dev {
 	__u32 sbdf;
 	__u32 pid;		/* thread group of the caller */
 	__u32 kind;		/* reset: VFIO_BPF_RESET_* */
-	__u32 pad;
+	__u32 rule;
 };
 
 /* One arc of the migration state machine. */
@@ -90,12 +123,22 @@ struct vfio_bpf_mig {
 	__u32 sbdf;
 	__u32 from;		/* enum vfio_device_mig_state */
 	__u32 to;
-	__u32 pad;
+	__u32 rule;
 };
+
+/* struct vfio_pci_bpf_ops.flags */
+#define VFIO_BPF_OPS_MONITOR	(1u << 0)	/* record decisions, enforce none */
+#define VFIO_BPF_OPS_NO_MIGRATION (1u << 1)	/* the device does not advertise migration */
+
+#define VFIO_BPF_NAME_LEN	32
 
 /*
  * The struct_ops a policy program implements.  One instance attaches to
- * one device, named by @sbdf; a hook left NULL allows everything.
+ * one device, named by @sbdf; a hook left NULL allows everything.  With
+ * VFIO_BPF_OPS_MONITOR in @flags every operation proceeds as under
+ * vfio-pci and each denial or rewrite is only recorded (tracepoint
+ * vfio_pci_bpf_policy, mode "monitor"); the module's `modes` file switches
+ * it at run time.  @name (NUL-terminated) names the policy in records.
  */
 struct vfio_pci_bpf_ops {
 	int (*config_read)(struct vfio_bpf_access *ctx);
@@ -107,7 +150,8 @@ struct vfio_pci_bpf_ops {
 	int (*open)(struct vfio_bpf_dev *ctx);
 	int (*mig_transition)(struct vfio_bpf_mig *ctx);
 	__u32 sbdf;
-	__u32 flags;		/* none defined yet; must be 0 */
+	__u32 flags;		/* VFIO_BPF_OPS_* */
+	char name[VFIO_BPF_NAME_LEN];
 };
 
 #endif /* __VFIO_BPF_HOOKS_H */

@@ -21,7 +21,7 @@
 enum vfp_config_action {
 	VFP_CFG_DENY_READ	= 1 << 0,	/* reads fail with EPERM */
 	VFP_CFG_DENY_WRITE	= 1 << 1,	/* writes fail with EPERM */
-	VFP_CFG_MASK_WRITE	= 1 << 2,	/* bits in mask keep their value */
+	VFP_CFG_MASK_WRITE	= 1 << 2,	/* bits in mask are written as 0 */
 	VFP_CFG_SUBST_READ	= 1 << 3,	/* reads return value */
 };
 
@@ -29,7 +29,7 @@ struct vfp_config_rule {
 	__u16 offset;		/* first byte covered */
 	__u16 size;		/* bytes covered */
 	__u32 actions;		/* enum vfp_config_action */
-	__u32 mask;		/* MASK_WRITE: bits, relative to offset */
+	__u32 mask;		/* MASK_WRITE: bits cleared, relative to offset */
 	__u32 value;		/* SUBST_READ: value, relative to offset */
 };
 
@@ -56,7 +56,7 @@ struct vfp_policy {
 	__u8 deny_reset;
 	__u8 deny_open;
 	__u8 deny_migration;
-	__u8 pad;
+	__u8 monitor;			/* mode: monitor (record, do not enforce) */
 };
 
 #endif /* __VFIO_POLICY_H */

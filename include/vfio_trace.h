@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * Records shared by bpf/vfio_trace.bpf.c and loader/vfio-trace.c: the
- * event streamed through the ring buffer and the keys of the counters.
- * Fixed-width types only.
+ * Records shared by bpf/vfio_trace.bpf.c and user space (lib/, loader/):
+ * the event streamed through the ring buffer, one record per kind, and
+ * the keys of the counters.  Fixed-width types only.
  */
 #ifndef __VFIO_TRACE_H
 #define __VFIO_TRACE_H
@@ -13,48 +13,111 @@
 
 #define VFT_COMM_LEN	16
 #define VFT_ALL_DEVICES	0xffffffffu
+/* The module's per-device slot (kmod/trace.h): below VFT_MAX_DEVICES. */
+#define VFT_NO_SLOT	0xffffffffu
 
-/* Event kinds, one per vfio_pci_bpf tracepoint, plus interrupt delivery. */
+/*
+ * Event kinds, one per vfio_pci_bpf tracepoint, plus interrupt delivery:
+ * X(NAME, name, flags).  The enum, lib/kinds.c's names and formatters and
+ * the exporter's operations all come from this one list; a new kind is one
+ * line here, its record in union vft_data and its formatters in lib/kinds.c.
+ * VFT_K_OP: an operation a VFIO user asked for (exported as an op).
+ */
+#define VFT_K_OP	1
+
+#define VFT_KINDS(X)					\
+	X(OPEN, open, VFT_K_OP)				\
+	X(CLOSE, close, VFT_K_OP)			\
+	X(RESET, reset, VFT_K_OP)			\
+	X(CONFIG_READ, config_read, VFT_K_OP)		\
+	X(CONFIG_WRITE, config_write, VFT_K_OP)		\
+	X(BAR_READ, bar_read, VFT_K_OP)			\
+	X(BAR_WRITE, bar_write, VFT_K_OP)		\
+	X(MMAP, mmap, VFT_K_OP)				\
+	X(IOCTL, ioctl, VFT_K_OP)			\
+	X(SET_IRQS, set_irqs, VFT_K_OP)			\
+	X(IRQ_VECTOR, irq_vector, 0)			\
+	X(IRQ, irq, 0)					\
+	X(MIG_TRANSITION, mig_transition, VFT_K_OP)	\
+	X(MIG_DATA, mig_data, VFT_K_OP)			\
+	X(POLICY, policy, 0)
+
+#define VFT_KIND_ENUM(NAME, name, flags) VFT_##NAME,
 enum vft_kind {
-	VFT_OPEN,
-	VFT_CLOSE,
-	VFT_RESET,
-	VFT_CONFIG_READ,
-	VFT_CONFIG_WRITE,
-	VFT_BAR_READ,
-	VFT_BAR_WRITE,
-	VFT_MMAP,
-	VFT_IOCTL,
-	VFT_SET_IRQS,
-	VFT_IRQ_VECTOR,
-	VFT_IRQ,			/* an interrupt delivered on an armed vector */
-	VFT_MIG_TRANSITION,
-	VFT_MIG_DATA,
+	VFT_KINDS(VFT_KIND_ENUM)
 	VFT_NR_KINDS,
 };
 
-/*
- * One event.  a..d carry the tracepoint's fields, by kind:
- *   CONFIG_READ   a offset, b size, c value
- *   CONFIG_WRITE  a offset, b size, c value, d old << 32 | new (low bytes)
- *   BAR_READ/WRITE a offset, b size, c value, d bar
- *   MMAP          a offset, b length, d index
- *   IOCTL         a cmd
- *   RESET         a kind (0 function, 1 hot)
- *   SET_IRQS      a index, b start, c count, d flags
- *   IRQ_VECTOR    a index, b vector, c host irq, d armed
- *   IRQ           a index, b vector, c host irq
- *   MIG_TRANSITION a from, b to, c duration ns
- *   MIG_DATA      a write, b offset, c bytes
- */
+/* VFIO irq indexes (uapi VFIO_PCI_*_IRQ_INDEX), as VFIO names them. */
+#define VFT_IRQ_INDEXES(X) X(INTX) X(MSI) X(MSIX) X(ERR) X(REQ)
+#define VFT_IRQ_ENUM(NAME) VFT_IRQ_##NAME,
+enum vft_irq_index { VFT_IRQ_INDEXES(VFT_IRQ_ENUM) VFT_NR_IRQ_INDEXES };
+
+/* VFIO PCI regions (uapi VFIO_PCI_*_REGION_INDEX). */
+#define VFT_REGIONS(X) X(BAR0) X(BAR1) X(BAR2) X(BAR3) X(BAR4) X(BAR5) X(ROM) X(CONFIG) X(VGA)
+#define VFT_REGION_ENUM(NAME) VFT_REGION_##NAME,
+enum vft_region { VFT_REGIONS(VFT_REGION_ENUM) VFT_NR_REGIONS };
+#define VFT_NR_BARS	VFT_REGION_ROM
+
+/* Reset kinds (VFIO_BPF_RESET_* of vfio_bpf_hooks.h). */
+#define VFT_RESETS(X) X(function) X(hot) X(flr) X(d3hot)
+
+/* The hooks (enum vfio_bpf_hook of vfio_bpf_hooks.h), in order. */
+#define VFT_HOOKS(X) X(config_read) X(config_write) X(bar_access) X(mmap) X(set_irqs) \
+	X(reset) X(open) X(mig_transition)
+#define VFT_NR_HOOKS	8
+
+/* Verdicts other than allow (VFIO_BPF_DENY = 1 on), in order. */
+#define VFT_VERDICTS(X) X(deny) X(rewrite) X(drop)
+
+#define VFT_POLICY_NAME_LEN	32	/* = VFIO_BPF_NAME_LEN */
+
+/* Migration states (uapi enum vfio_device_mig_state), in order. */
+#define VFT_MIG_STATES(X) X(ERROR) X(STOP) X(RUNNING) X(STOP_COPY) X(RESUMING) \
+	X(RUNNING_P2P) X(PRE_COPY) X(PRE_COPY_P2P)
+
+/* What each kind carries: the tracepoint's fields, full width, by name. */
+union vft_data {
+	struct { __u32 kind; } reset;			/* VFT_RESETS */
+	struct { __u32 offset, size; __u64 value; } config_read;
+	struct {
+		__u32 offset, size;
+		__u64 value;				/* what the user wrote */
+		__u64 old, new;				/* the device's bytes */
+	} config_write;
+	struct { __u32 bar, size; __u64 offset, value; } bar;	/* read, write */
+	struct { __u32 index, pad; __u64 offset, length; } mmap;
+	struct { __u32 cmd; } ioctl;
+	struct { __u32 index, start, count, flags; } set_irqs;
+	struct {
+		__u32 index, vector;			/* vector ~0: all of index */
+		__s32 host_irq;				/* -1: none */
+		__u32 armed;
+	} irq_vector;
+	struct { __u32 index, vector; __s32 host_irq; } irq;
+	struct { __u32 from, to; __u64 duration_ns; } mig_transition;
+	struct { __u32 write, pad; __u64 offset, bytes; } mig_data;	/* bytes moved */
+	struct {
+		__u32 hook;				/* VFT_HOOKS */
+		__u32 verdict;				/* VFIO_BPF_DENY.. */
+		__u32 monitor;				/* recorded, not enforced */
+		__u32 rule;				/* ~0: none named */
+		__u32 region, pad;			/* as the tracepoint's */
+		__u64 offset, size, value;
+		char name[VFT_POLICY_NAME_LEN];		/* "" without a policy */
+	} policy;
+};
+
 struct vft_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */
 	__u32 sbdf;
+	__u32 slot;		/* VFT_NO_SLOT in stock-kernel mode */
 	__u32 kind;		/* enum vft_kind */
-	__u32 pid;		/* tgid of the task in whose context it fired */
-	__s32 ret;
-	__u64 a, b, c, d;
+	__u32 pid;		/* tgid of the task in whose context it fired; 0 */
+	__s32 ret;		/* < 0: the operation failed with -ret */
+	__u32 pad;
 	char comm[VFT_COMM_LEN];
+	union vft_data d;
 };
 
 /* Per device and kind: how many, and how many failed. */
@@ -67,6 +130,19 @@ struct vft_count {
 	__u64 events;
 	__u64 errors;
 };
+
+/*
+ * Policy decisions other than allow, per device, hook, verdict, mode and
+ * rule (bounded: a policy has at most a few dozen rules).
+ */
+struct vft_decision_key {
+	__u32 sbdf;
+	__u8 hook, verdict, monitor, pad;
+	__u32 rule;
+	__u32 pad2;
+};
+
+#define VFT_MAX_DECISIONS	4096
 
 /* An armed vector: what a host irq belongs to. */
 struct vft_vector {
@@ -89,7 +165,7 @@ struct vft_hist {
 	__u64 sum_ns;		/* of all latencies: a Prometheus _sum */
 };
 
-#define VFT_MAX_DEVICES	256
+#define VFT_MAX_DEVICES	256	/* = the module's VFIO_PCI_BPF_MAX_SLOTS */
 #define VFT_MAX_VECTORS	4096
 
 #endif /* __VFIO_TRACE_H */

@@ -26,6 +26,7 @@
 
 #include "compat.h"
 #include "hooks.h"
+#include "trace.h"
 
 DEFINE_STATIC_KEY_FALSE(vfio_pci_bpf_hooks_key);
 
@@ -108,6 +109,19 @@ bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev)
 	return rcu_access_pointer(vbdev->ops);
 }
 
+/* Does the policy in force say the device does not migrate? */
+bool vfio_pci_bpf_hides_migration(struct vfio_pci_bpf_device *vbdev)
+{
+	const struct vfio_pci_bpf_ops *ops;
+	bool hide;
+
+	rcu_read_lock();
+	ops = rcu_dereference(vbdev->ops);
+	hide = ops && (READ_ONCE(ops->flags) & VFIO_BPF_OPS_NO_MIGRATION);
+	rcu_read_unlock();
+	return hide;
+}
+
 /*
  * What the module has attached, for tools to compare their pins with:
  * one line per policy, "<bdf> link=<id> state=<bound|unbound>".
@@ -129,6 +143,78 @@ ssize_t vfio_pci_bpf_policies_show(char *buf)
 	}
 	mutex_unlock(&vfio_pci_bpf_devices_lock);
 	return n;
+}
+
+/*
+ * The mode of each policy, "<bdf> <enforce|monitor> <name>" a line; and
+ * the run-time switch, "<bdf|all> <enforce|monitor>" written to the same
+ * file.  Switching to enforce takes back at once what monitor let by
+ * (mappings of trapped BARs, ioeventfds the policy denies).
+ */
+ssize_t vfio_pci_bpf_modes_show(char *buf)
+{
+	struct vfio_pci_bpf_policy *p;
+	ssize_t n = 0;
+	u32 s;
+
+	mutex_lock(&vfio_pci_bpf_devices_lock);
+	list_for_each_entry(p, &vfio_pci_bpf_policies, node) {
+		s = p->sbdf;
+		n += sysfs_emit_at(buf, n, "%04x:%02x:%02x.%u %s %s\n",
+				   s >> 16, (s >> 8) & 0xff, PCI_SLOT(s & 0xff),
+				   PCI_FUNC(s & 0xff),
+				   READ_ONCE(p->ops->flags) & VFIO_BPF_OPS_MONITOR ?
+				   "monitor" : "enforce", p->ops->name);
+	}
+	mutex_unlock(&vfio_pci_bpf_devices_lock);
+	return n;
+}
+
+int vfio_pci_bpf_modes_store(const char *buf)
+{
+	unsigned int dom, bus, dev, fn;
+	struct vfio_pci_bpf_device *vbdev;
+	struct vfio_pci_bpf_policy *p;
+	char who[16], mode[8];
+	bool all, monitor;
+	int found = 0;
+	u32 sbdf = 0;
+
+	if (sscanf(buf, "%15s %7s", who, mode) != 2)
+		return -EINVAL;
+	if (!strcmp(mode, "monitor"))
+		monitor = true;
+	else if (!strcmp(mode, "enforce"))
+		monitor = false;
+	else
+		return -EINVAL;
+	all = !strcmp(who, "all");
+	if (!all) {
+		if (sscanf(who, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4 ||
+		    dom > 0xffff || bus > 0xff || dev > 0x1f || fn > 7)
+			return -EINVAL;
+		sbdf = dom << 16 | bus << 8 | PCI_DEVFN(dev, fn);
+	}
+
+	mutex_lock(&vfio_pci_bpf_devices_lock);
+	list_for_each_entry(p, &vfio_pci_bpf_policies, node) {
+		/* The module's copy of the struct_ops, ours to flag. */
+		struct vfio_pci_bpf_ops *ops = (struct vfio_pci_bpf_ops *)p->ops;
+		u32 flags = READ_ONCE(ops->flags);
+
+		if (!all && p->sbdf != sbdf)
+			continue;
+		found++;
+		WRITE_ONCE(ops->flags, monitor ? flags | VFIO_BPF_OPS_MONITOR :
+					flags & ~VFIO_BPF_OPS_MONITOR);
+		vbdev = vfio_pci_bpf_find(p->sbdf);
+		if (vbdev && !monitor && (flags & VFIO_BPF_OPS_MONITOR)) {
+			synchronize_rcu();
+			vfio_pci_bpf_revoke(vbdev);
+		}
+	}
+	mutex_unlock(&vfio_pci_bpf_devices_lock);
+	return all || found ? 0 : -ENODEV;
 }
 
 /* Every device bound now: a change of require_policy applies to all. */
@@ -178,72 +264,133 @@ MODULE_PARM_DESC(require_policy,
 		 "Fail closed: a device without a BPF policy denies every hooked operation, open included (default: off)");
 
 /*
+ * A decision other than allow: record it (tracepoint vfio_pci_bpf_policy)
+ * and, when the policy only monitors, let the operation go on.  Called in
+ * the RCU section the hook ran in, so @ops (NULL: require_policy without a
+ * policy) and its name are alive.
+ */
+static int vfio_pci_bpf_decided(struct vfio_pci_bpf_device *vbdev,
+				const struct vfio_pci_bpf_ops *ops, u32 hook,
+				int verdict, u32 rule, u32 region, u64 offset,
+				u64 size, u64 value)
+{
+	bool monitor = ops && (READ_ONCE(ops->flags) & VFIO_BPF_OPS_MONITOR);
+
+	trace_vfio_pci_bpf_policy(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
+				  vbdev->slot, hook, verdict, monitor, rule,
+				  ops ? ops->name : "", region, offset, size,
+				  value);
+	return monitor ? VFIO_BPF_ALLOW : verdict;
+}
+
+/*
  * Call one hook.  Without a policy, require_policy denies and otherwise
  * the operation goes on; a hook left NULL allows; a verdict the hook does
- * not define denies, so a buggy program fails closed.
+ * not define (a bit of @verdicts besides ALLOW and DENY) denies, so a
+ * buggy program fails closed.  Anything but allow
+ * is recorded with what the operation was (@region, @offset, @size,
+ * @value) unless @audit is false (the module's own queries).
  */
-#define VFIO_PCI_BPF_CALL(vbdev, hook, ctx, rewrite_ok)			\
-({									\
-	const struct vfio_pci_bpf_ops *ops__;				\
-	int v__ = VFIO_BPF_ALLOW;					\
-									\
-	rcu_read_lock();						\
-	ops__ = rcu_dereference((vbdev)->ops);				\
-	if (!ops__)							\
-		v__ = READ_ONCE(vfio_pci_bpf_require_policy) ?		\
-		      VFIO_BPF_DENY : VFIO_BPF_ALLOW;			\
-	else if (ops__->hook)						\
-		v__ = ops__->hook(ctx);					\
-	rcu_read_unlock();						\
-	if (v__ != VFIO_BPF_ALLOW &&					\
-	    !((rewrite_ok) && v__ == VFIO_BPF_REWRITE))		\
-		v__ = VFIO_BPF_DENY;					\
-	v__;								\
+#define VFIO_PCI_BPF_CALL(vbdev, hook, id, ctx, verdicts, audit,		\
+			  region, offset, size, value)				\
+({										\
+	const struct vfio_pci_bpf_ops *ops__;					\
+	int v__ = VFIO_BPF_ALLOW;						\
+										\
+	(ctx)->rule = VFIO_BPF_NO_RULE;						\
+	rcu_read_lock();							\
+	ops__ = rcu_dereference((vbdev)->ops);					\
+	if (!ops__)								\
+		v__ = READ_ONCE(vfio_pci_bpf_require_policy) ?			\
+		      VFIO_BPF_DENY : VFIO_BPF_ALLOW;				\
+	else if (ops__->hook)							\
+		v__ = ops__->hook(ctx);						\
+	if (v__ != VFIO_BPF_ALLOW &&						\
+	    ((unsigned int)v__ > VFIO_BPF_DROP || !((verdicts) & BIT(v__))))	\
+		v__ = VFIO_BPF_DENY;						\
+	if (v__ != VFIO_BPF_ALLOW && (audit))					\
+		v__ = vfio_pci_bpf_decided(vbdev, ops__, id, v__, (ctx)->rule,	\
+					   region, offset, size, value);	\
+	else if (v__ != VFIO_BPF_ALLOW && ops__ &&				\
+		 (READ_ONCE(ops__->flags) & VFIO_BPF_OPS_MONITOR))		\
+		v__ = VFIO_BPF_ALLOW;						\
+	rcu_read_unlock();							\
+	v__;									\
 })
+
+#define VFIO_PCI_BPF_ONLY		BIT(VFIO_BPF_DENY)
+#define VFIO_PCI_BPF_REWRITES		(BIT(VFIO_BPF_DENY) | BIT(VFIO_BPF_REWRITE))
+#define VFIO_PCI_BPF_WRITES		(VFIO_PCI_BPF_REWRITES | BIT(VFIO_BPF_DROP))
+
+#define VFIO_PCI_BPF_CALL_ACCESS(vbdev, hook, id, ctx, verdicts)		\
+	VFIO_PCI_BPF_CALL(vbdev, hook, id, ctx, verdicts, true,		\
+			  (ctx)->region, (ctx)->offset, (ctx)->size, (ctx)->value)
 
 int vfio_pci_bpf_hook_config_read(struct vfio_pci_bpf_device *vbdev,
 				  struct vfio_bpf_access *ctx)
 {
-	return VFIO_PCI_BPF_CALL(vbdev, config_read, ctx, true);
+	return VFIO_PCI_BPF_CALL_ACCESS(vbdev, config_read,
+					VFIO_BPF_HOOK_CONFIG_READ, ctx,
+					VFIO_PCI_BPF_REWRITES);
 }
 
 int vfio_pci_bpf_hook_config_write(struct vfio_pci_bpf_device *vbdev,
 				   struct vfio_bpf_access *ctx)
 {
-	return VFIO_PCI_BPF_CALL(vbdev, config_write, ctx, true);
+	ctx->keep = 0;
+	return VFIO_PCI_BPF_CALL_ACCESS(vbdev, config_write,
+					VFIO_BPF_HOOK_CONFIG_WRITE, ctx,
+					VFIO_PCI_BPF_WRITES);
 }
 
 int vfio_pci_bpf_hook_bar_access(struct vfio_pci_bpf_device *vbdev,
 				 struct vfio_bpf_access *ctx)
 {
-	return VFIO_PCI_BPF_CALL(vbdev, bar_access, ctx, false);
+	return VFIO_PCI_BPF_CALL_ACCESS(vbdev, bar_access,
+					VFIO_BPF_HOOK_BAR_ACCESS, ctx,
+					VFIO_PCI_BPF_ONLY);
 }
 
+/*
+ * @audit: an mmap or a fault is the user's; the module's own questions
+ * (the mmap flag of region info, re-judging at a policy change) are not.
+ */
 int vfio_pci_bpf_hook_mmap(struct vfio_pci_bpf_device *vbdev,
-			   struct vfio_bpf_mmap *ctx)
+			   struct vfio_bpf_mmap *ctx, bool audit)
 {
-	return VFIO_PCI_BPF_CALL(vbdev, mmap, ctx, false);
+	return VFIO_PCI_BPF_CALL(vbdev, mmap, VFIO_BPF_HOOK_MMAP, ctx,
+				 VFIO_PCI_BPF_ONLY, audit, ctx->region, ctx->offset,
+				 ctx->length, 0);
 }
 
+/* Recorded as region = index, offset = start, size = count, value = nvec. */
 int vfio_pci_bpf_hook_set_irqs(struct vfio_pci_bpf_device *vbdev,
 			       struct vfio_bpf_irq *ctx)
 {
-	return VFIO_PCI_BPF_CALL(vbdev, set_irqs, ctx, false);
+	return VFIO_PCI_BPF_CALL(vbdev, set_irqs, VFIO_BPF_HOOK_SET_IRQS, ctx,
+				 VFIO_PCI_BPF_ONLY, true, ctx->index, ctx->start,
+				 ctx->count, ctx->nvec);
 }
 
+/* Recorded as region = kind. */
 int vfio_pci_bpf_hook_reset(struct vfio_pci_bpf_device *vbdev,
 			    struct vfio_bpf_dev *ctx)
 {
-	return VFIO_PCI_BPF_CALL(vbdev, reset, ctx, false);
+	return VFIO_PCI_BPF_CALL(vbdev, reset, VFIO_BPF_HOOK_RESET, ctx,
+				 VFIO_PCI_BPF_ONLY, true, ctx->kind, 0, 0, 0);
 }
 
-/* Fail-closed mode: no policy, or a policy without an open hook, denies. */
+/*
+ * Fail-closed mode: no policy, or a policy without an open hook, denies.
+ * That is the one hook whose absence denies, so it is not the macro.
+ */
 int vfio_pci_bpf_hook_open(struct vfio_pci_bpf_device *vbdev,
 			   struct vfio_bpf_dev *ctx)
 {
 	const struct vfio_pci_bpf_ops *ops;
 	int v;
 
+	ctx->rule = VFIO_BPF_NO_RULE;
 	rcu_read_lock();
 	ops = rcu_dereference(vbdev->ops);
 	if (ops && ops->open)
@@ -251,19 +398,31 @@ int vfio_pci_bpf_hook_open(struct vfio_pci_bpf_device *vbdev,
 	else
 		v = READ_ONCE(vfio_pci_bpf_require_policy) ? VFIO_BPF_DENY :
 							     VFIO_BPF_ALLOW;
+	if (v != VFIO_BPF_ALLOW)
+		v = vfio_pci_bpf_decided(vbdev, ops, VFIO_BPF_HOOK_OPEN,
+					 VFIO_BPF_DENY, ctx->rule, 0, 0, 0, 0);
 	rcu_read_unlock();
-	return v == VFIO_BPF_ALLOW ? VFIO_BPF_ALLOW : VFIO_BPF_DENY;
+	return v;
 }
 
+/* Recorded as region = from, offset = to. */
 int vfio_pci_bpf_hook_mig_transition(struct vfio_pci_bpf_device *vbdev,
 				     struct vfio_bpf_mig *ctx)
 {
-	return VFIO_PCI_BPF_CALL(vbdev, mig_transition, ctx, false);
+	return VFIO_PCI_BPF_CALL(vbdev, mig_transition,
+				 VFIO_BPF_HOOK_MIG_TRANSITION, ctx,
+				 VFIO_PCI_BPF_ONLY, true,
+				 ctx->from, ctx->to, 0, 0);
 }
 
 /* ---- struct_ops plumbing -------------------------------------------- */
 
-BTF_ID_LIST_SINGLE(vfio_pci_bpf_access_btf_ids, struct, vfio_bpf_access)
+BTF_ID_LIST(vfio_pci_bpf_ctx_btf_ids)
+BTF_ID(struct, vfio_bpf_access)
+BTF_ID(struct, vfio_bpf_mmap)
+BTF_ID(struct, vfio_bpf_irq)
+BTF_ID(struct, vfio_bpf_dev)
+BTF_ID(struct, vfio_bpf_mig)
 
 static bool vfio_pci_bpf_is_valid_access(int off, int size,
 					 enum bpf_access_type type,
@@ -273,16 +432,35 @@ static bool vfio_pci_bpf_is_valid_access(int off, int size,
 	return btf_ctx_access(off, size, type, prog, info);
 }
 
-/* Programs may write exactly one thing: the value of an access. */
+#define VFIO_PCI_BPF_IS_FIELD(type, field, off, size)			\
+	((off) == offsetof(type, field) && (size) == sizeof_field(type, field))
+
+/*
+ * Programs may write exactly two things: the value of an access, and in
+ * every context the rule that decided (for the audit trail).
+ */
 static int vfio_pci_bpf_btf_struct_access(struct bpf_verifier_log *log,
 					  const struct bpf_reg_state *reg,
 					  int off, int size)
 {
-	if (reg->btf_id == vfio_pci_bpf_access_btf_ids[0] &&
-	    off == offsetof(struct vfio_bpf_access, value) &&
-	    size == sizeof_field(struct vfio_bpf_access, value))
+	const u32 *ids = vfio_pci_bpf_ctx_btf_ids;
+	u32 id = reg->btf_id;
+
+	if (id == ids[0] &&
+	    (VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_access, value, off, size) ||
+	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_access, keep, off, size) ||
+	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_access, rule, off, size)))
 		return 0;
-	bpf_log(log, "vfio_pci_bpf_ops: only vfio_bpf_access.value is writable\n");
+	if ((id == ids[1] &&
+	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_mmap, rule, off, size)) ||
+	    (id == ids[2] &&
+	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_irq, rule, off, size)) ||
+	    (id == ids[3] &&
+	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_dev, rule, off, size)) ||
+	    (id == ids[4] &&
+	     VFIO_PCI_BPF_IS_FIELD(struct vfio_bpf_mig, rule, off, size)))
+		return 0;
+	bpf_log(log, "vfio_pci_bpf_ops: only vfio_bpf_access.value is writable (and keep, rule)\n");
 	return -EACCES;
 }
 
@@ -311,6 +489,9 @@ static int vfio_pci_bpf_ops_init_member(const struct btf_type *t,
 	case offsetof(struct vfio_pci_bpf_ops, flags):
 		ops->flags = uops->flags;
 		return 1;
+	case offsetof(struct vfio_pci_bpf_ops, name):
+		memcpy(ops->name, uops->name, sizeof(ops->name));
+		return 1;
 	}
 	return 0;
 }
@@ -319,7 +500,11 @@ static int vfio_pci_bpf_ops_validate(void *kdata)
 {
 	const struct vfio_pci_bpf_ops *ops = kdata;
 
-	return ops->flags ? -EINVAL : 0;
+	if (ops->flags & ~(VFIO_BPF_OPS_MONITOR | VFIO_BPF_OPS_NO_MIGRATION))
+		return -EINVAL;
+	if (!memchr(ops->name, '\0', sizeof(ops->name)))
+		return -EINVAL;
+	return 0;
 }
 
 static void vfio_pci_bpf_no_device(u32 sbdf)

@@ -22,6 +22,7 @@ static inline bool vfio_pci_bpf_hooks_on(void)
 }
 
 bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev);
+bool vfio_pci_bpf_hides_migration(struct vfio_pci_bpf_device *vbdev);
 
 /*
  * Does this device's every hooked operation go through its hooks?  Yes
@@ -39,6 +40,8 @@ int vfio_pci_bpf_hooks_register(void);
 void vfio_pci_bpf_hooks_add_device(struct vfio_pci_bpf_device *vbdev);
 void vfio_pci_bpf_hooks_del_device(struct vfio_pci_bpf_device *vbdev);
 ssize_t vfio_pci_bpf_policies_show(char *buf);
+ssize_t vfio_pci_bpf_modes_show(char *buf);
+int vfio_pci_bpf_modes_store(const char *buf);
 
 int vfio_pci_bpf_hook_config_read(struct vfio_pci_bpf_device *vbdev,
 				  struct vfio_bpf_access *ctx);
@@ -47,7 +50,7 @@ int vfio_pci_bpf_hook_config_write(struct vfio_pci_bpf_device *vbdev,
 int vfio_pci_bpf_hook_bar_access(struct vfio_pci_bpf_device *vbdev,
 				 struct vfio_bpf_access *ctx);
 int vfio_pci_bpf_hook_mmap(struct vfio_pci_bpf_device *vbdev,
-			   struct vfio_bpf_mmap *ctx);
+			   struct vfio_bpf_mmap *ctx, bool audit);
 int vfio_pci_bpf_hook_set_irqs(struct vfio_pci_bpf_device *vbdev,
 			       struct vfio_bpf_irq *ctx);
 int vfio_pci_bpf_hook_reset(struct vfio_pci_bpf_device *vbdev,

@@ -32,6 +32,7 @@ struct vfio_pci_bpf_lm_file {
 	struct file *filp;
 	/* held so that tracing a late read or write never sees a freed device */
 	struct pci_dev *pdev;
+	u32 sbdf, slot;		/* the device's, for its tracepoints */
 	struct mutex lock;	/* everything below */
 	bool disabled;
 	bool complete;		/* saving: the device state is in, EOF is final */
@@ -132,7 +133,8 @@ static ssize_t vfio_pci_bpf_lm_read(struct file *filp, char __user *ubuf,
 	filp->f_pos += len;
 	ret = len;
 out_unlock:
-	trace_vfio_pci_bpf_mig_data(migf->pdev, false, off, ret);
+	trace_vfio_pci_bpf_mig_data(migf->pdev, migf->sbdf, migf->slot, false,
+				    off, ret);
 	mutex_unlock(&migf->lock);
 	return ret;
 }
@@ -166,7 +168,8 @@ static ssize_t vfio_pci_bpf_lm_write(struct file *filp, const char __user *ubuf,
 	migf->len = filp->f_pos;
 	ret = len;
 out_unlock:
-	trace_vfio_pci_bpf_mig_data(migf->pdev, true, off, ret);
+	trace_vfio_pci_bpf_mig_data(migf->pdev, migf->sbdf, migf->slot, true,
+				    off, ret);
 	mutex_unlock(&migf->lock);
 	return ret;
 }
@@ -244,6 +247,8 @@ vfio_pci_bpf_lm_file_new(struct vfio_pci_bpf_device *vbdev,
 	}
 	/* release() owns migf from here on */
 	migf->pdev = pci_dev_get(vfio_pci_bpf_to_pdev(vbdev));
+	migf->sbdf = vbdev->sbdf;
+	migf->slot = vbdev->slot;
 	stream_open(migf->filp->f_inode, migf->filp);
 	return migf;
 
@@ -599,8 +604,9 @@ vfio_pci_bpf_lm_set_state(struct vfio_device *vdev,
 	}
 
 out_trace:
-	trace_vfio_pci_bpf_mig_transition(vfio_pci_bpf_to_pdev(vbdev), from,
-					  new_state, PTR_ERR_OR_ZERO(res),
+	trace_vfio_pci_bpf_mig_transition(vfio_pci_bpf_to_pdev(vbdev),
+					  vbdev->sbdf, vbdev->slot, from, new_state,
+					  PTR_ERR_OR_ZERO(res),
 					  ktime_get_ns() - start);
 	vfio_pci_bpf_lm_state_unlock(lm);
 	return res;
@@ -667,10 +673,26 @@ void vfio_pci_bpf_lm_init(struct vfio_pci_bpf_device *vbdev)
 int vfio_pci_bpf_lm_open(struct vfio_pci_bpf_device *vbdev)
 {
 	struct vfio_pci_bpf_lm *lm = vfio_pci_bpf_lm_of(vbdev);
+	struct vfio_device *vdev = &vbdev->core_device.vdev;
 	int err;
 
 	if (!lm->provider)
 		return 0;
+	/*
+	 * A policy saying the device does not migrate hides it for this
+	 * open: the device looks like one without a provider, so a VMM
+	 * neither offers to migrate it nor moves it through RUNNING_P2P at
+	 * every stop.  Nobody holds the device yet, so nothing reads these
+	 * while they change.
+	 */
+	if (vfio_pci_bpf_hides_migration(vbdev)) {
+		vdev->mig_ops = NULL;
+		vdev->migration_flags = 0;
+		return 0;
+	}
+	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+				VFIO_MIGRATION_PRE_COPY;
+	vdev->mig_ops = &vfio_pci_bpf_lm_ops;
 
 	mutex_lock(&lm->state_mutex);
 	lm->state = VFIO_DEVICE_STATE_RUNNING;

@@ -8,6 +8,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/vfio.h>
@@ -24,6 +25,8 @@ module_param(enable_sriov, bool, 0644);
 MODULE_PARM_DESC(enable_sriov,
 		 "Allow creating VFs of a PF bound to vfio-pci-bpf, as vfio-pci's enable_sriov (default: off)");
 
+static DEFINE_IDA(vfio_pci_bpf_slots);
+
 static int vfio_pci_bpf_probe(struct pci_dev *pdev,
 			      const struct pci_device_id *id)
 {
@@ -36,6 +39,10 @@ static int vfio_pci_bpf_probe(struct pci_dev *pdev,
 		return PTR_ERR(vbdev);
 
 	dev_set_drvdata(&pdev->dev, &vbdev->core_device);
+	/* Out of slots: the device works, its events carry no slot. */
+	err = ida_alloc_max(&vfio_pci_bpf_slots, VFIO_PCI_BPF_MAX_SLOTS - 1,
+			    GFP_KERNEL);
+	vbdev->slot = err < 0 ? U32_MAX : err;
 	/* Attachable before user space can open the device. */
 	vfio_pci_bpf_hooks_add_device(vbdev);
 	err = vfio_pci_core_register_device(&vbdev->core_device);
@@ -46,6 +53,8 @@ static int vfio_pci_bpf_probe(struct pci_dev *pdev,
 
 out_del_hooks:
 	vfio_pci_bpf_hooks_del_device(vbdev);
+	if (vbdev->slot != U32_MAX)
+		ida_free(&vfio_pci_bpf_slots, vbdev->slot);
 	vfio_put_device(&vbdev->core_device.vdev);
 	return err;
 }
@@ -53,9 +62,13 @@ out_del_hooks:
 static void vfio_pci_bpf_remove(struct pci_dev *pdev)
 {
 	struct vfio_pci_core_device *core_device = dev_get_drvdata(&pdev->dev);
+	struct vfio_pci_bpf_device *vbdev =
+		vfio_pci_bpf_from_vdev(&core_device->vdev);
 
 	vfio_pci_core_unregister_device(core_device);
-	vfio_pci_bpf_hooks_del_device(vfio_pci_bpf_from_vdev(&core_device->vdev));
+	vfio_pci_bpf_hooks_del_device(vbdev);
+	if (vbdev->slot != U32_MAX)
+		ida_free(&vfio_pci_bpf_slots, vbdev->slot);
 	vfio_put_device(&core_device->vdev);
 }
 
@@ -93,9 +106,24 @@ static ssize_t core_show(struct device_driver *driver, char *buf)
 }
 static DRIVER_ATTR_RO(core);
 
+static ssize_t modes_show(struct device_driver *driver, char *buf)
+{
+	return vfio_pci_bpf_modes_show(buf);
+}
+
+static ssize_t modes_store(struct device_driver *driver, const char *buf,
+			   size_t count)
+{
+	int err = vfio_pci_bpf_modes_store(buf);
+
+	return err ? err : count;
+}
+static DRIVER_ATTR_RW(modes);
+
 static struct attribute *vfio_pci_bpf_drv_attrs[] = {
 	&driver_attr_policies.attr,
 	&driver_attr_core.attr,
+	&driver_attr_modes.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vfio_pci_bpf_drv);

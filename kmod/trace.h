@@ -3,9 +3,13 @@
  * Tracepoints of vfio-pci-bpf: what a VFIO user does to a device.
  *
  * Every event starts with the device: sbdf (domain << 16 | bus << 8 |
- * devfn, cheap to filter on) and bdf (its name, "0000:00:04.0").  The
- * field layout is an ABI for perf, trace-cmd and bpftrace users and is
- * documented in docs/tracepoints.md; add fields at the end only.
+ * devfn, cheap to filter on) and bdf (its name, "0000:00:04.0"), and ends
+ * with slot, the device's index among those bound to vfio-pci-bpf (below
+ * VFIO_PCI_BPF_MAX_SLOTS, for BPF array maps).  sbdf and slot are also
+ * arguments of every tracepoint, after pdev: BPF programs (tp_btf, raw_tp)
+ * read them as scalars and never walk the pci_dev.  The field layout is an
+ * ABI for perf, trace-cmd and bpftrace users and is documented in
+ * docs/tracepoints.md; add fields at the end only.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vfio_pci_bpf
@@ -19,16 +23,24 @@
 
 #include "vfio_pci_bpf.h"
 
-/* Every event starts with the fields sbdf and bdf, filled by this. */
+/* The fields sbdf, bdf and slot every event has, filled by this. */
 #define VFIO_PCI_BPF_DEV_ASSIGN						\
 	do {								\
-		__entry->sbdf = vfio_pci_bpf_sbdf_of(pdev);		\
+		__entry->sbdf = sbdf;					\
 		__assign_str(bdf);					\
+		__entry->slot = slot;					\
 	} while (0)
 
+/* uapi enum vfio_device_mig_state, by name. */
+#define VFIO_PCI_BPF_MIG_STATE(state)					\
+	__print_symbolic(state, { 0, "ERROR" }, { 1, "STOP" },		\
+			 { 2, "RUNNING" }, { 3, "STOP_COPY" },		\
+			 { 4, "RESUMING" }, { 5, "RUNNING_P2P" },	\
+			 { 6, "PRE_COPY" }, { 7, "PRE_COPY_P2P" })
+
 DECLARE_EVENT_CLASS(vfio_pci_bpf_dev_user,
-	TP_PROTO(struct pci_dev *pdev, int ret),
-	TP_ARGS(pdev, ret),
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, int ret),
+	TP_ARGS(pdev, sbdf, slot, ret),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
@@ -36,6 +48,7 @@ DECLARE_EVENT_CLASS(vfio_pci_bpf_dev_user,
 		__field(pid_t, pid)
 		__array(char, comm, TASK_COMM_LEN)
 		__field(int, ret)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -51,23 +64,24 @@ DECLARE_EVENT_CLASS(vfio_pci_bpf_dev_user,
 
 /* The first open of the device by a VFIO user (vfio's open_device). */
 DEFINE_EVENT(vfio_pci_bpf_dev_user, vfio_pci_bpf_open,
-	TP_PROTO(struct pci_dev *pdev, int ret),
-	TP_ARGS(pdev, ret));
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, int ret),
+	TP_ARGS(pdev, sbdf, slot, ret));
 
 /* The last close (vfio's close_device); ret is always 0. */
 DEFINE_EVENT(vfio_pci_bpf_dev_user, vfio_pci_bpf_close,
-	TP_PROTO(struct pci_dev *pdev, int ret),
-	TP_ARGS(pdev, ret));
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, int ret),
+	TP_ARGS(pdev, sbdf, slot, ret));
 
 TRACE_EVENT(vfio_pci_bpf_reset,
-	TP_PROTO(struct pci_dev *pdev, u32 kind, int ret),
-	TP_ARGS(pdev, kind, ret),
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, u32 kind, int ret),
+	TP_ARGS(pdev, sbdf, slot, kind, ret),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
 		__string(bdf, pci_name(pdev))
 		__field(u32, kind)
 		__field(int, ret)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -83,8 +97,9 @@ TRACE_EVENT(vfio_pci_bpf_reset,
 );
 
 TRACE_EVENT(vfio_pci_bpf_config_read,
-	TP_PROTO(struct pci_dev *pdev, u32 offset, u32 size, u64 value, int ret),
-	TP_ARGS(pdev, offset, size, value, ret),
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 u32 offset, u32 size, u64 value, int ret),
+	TP_ARGS(pdev, sbdf, slot, offset, size, value, ret),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
@@ -93,6 +108,7 @@ TRACE_EVENT(vfio_pci_bpf_config_read,
 		__field(u32, size)
 		__field(u64, value)
 		__field(int, ret)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -108,9 +124,10 @@ TRACE_EVENT(vfio_pci_bpf_config_read,
 );
 
 TRACE_EVENT(vfio_pci_bpf_config_write,
-	TP_PROTO(struct pci_dev *pdev, u32 offset, u32 size, u64 value,
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 u32 offset, u32 size, u64 value,
 		 u64 old, u64 new, int ret),
-	TP_ARGS(pdev, offset, size, value, old, new, ret),
+	TP_ARGS(pdev, sbdf, slot, offset, size, value, old, new, ret),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
@@ -121,6 +138,7 @@ TRACE_EVENT(vfio_pci_bpf_config_write,
 		__field(u64, old)
 		__field(u64, new)
 		__field(int, ret)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -139,9 +157,10 @@ TRACE_EVENT(vfio_pci_bpf_config_write,
 );
 
 DECLARE_EVENT_CLASS(vfio_pci_bpf_bar_access,
-	TP_PROTO(struct pci_dev *pdev, u32 bar, u64 offset, u32 size,
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 u32 bar, u64 offset, u32 size,
 		 u64 value, int ret),
-	TP_ARGS(pdev, bar, offset, size, value, ret),
+	TP_ARGS(pdev, sbdf, slot, bar, offset, size, value, ret),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
@@ -151,6 +170,7 @@ DECLARE_EVENT_CLASS(vfio_pci_bpf_bar_access,
 		__field(u64, offset)
 		__field(u64, value)
 		__field(int, ret)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -169,18 +189,21 @@ DECLARE_EVENT_CLASS(vfio_pci_bpf_bar_access,
 
 /* Trapped BAR (and ROM, VGA) access through the region read/write path. */
 DEFINE_EVENT(vfio_pci_bpf_bar_access, vfio_pci_bpf_bar_read,
-	TP_PROTO(struct pci_dev *pdev, u32 bar, u64 offset, u32 size,
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 u32 bar, u64 offset, u32 size,
 		 u64 value, int ret),
-	TP_ARGS(pdev, bar, offset, size, value, ret));
+	TP_ARGS(pdev, sbdf, slot, bar, offset, size, value, ret));
 
 DEFINE_EVENT(vfio_pci_bpf_bar_access, vfio_pci_bpf_bar_write,
-	TP_PROTO(struct pci_dev *pdev, u32 bar, u64 offset, u32 size,
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 u32 bar, u64 offset, u32 size,
 		 u64 value, int ret),
-	TP_ARGS(pdev, bar, offset, size, value, ret));
+	TP_ARGS(pdev, sbdf, slot, bar, offset, size, value, ret));
 
 TRACE_EVENT(vfio_pci_bpf_mmap,
-	TP_PROTO(struct pci_dev *pdev, u32 index, u64 offset, u64 length, int ret),
-	TP_ARGS(pdev, index, offset, length, ret),
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 u32 index, u64 offset, u64 length, int ret),
+	TP_ARGS(pdev, sbdf, slot, index, offset, length, ret),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
@@ -189,6 +212,7 @@ TRACE_EVENT(vfio_pci_bpf_mmap,
 		__field(u64, offset)
 		__field(u64, length)
 		__field(int, ret)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -204,14 +228,15 @@ TRACE_EVENT(vfio_pci_bpf_mmap,
 );
 
 TRACE_EVENT(vfio_pci_bpf_ioctl,
-	TP_PROTO(struct pci_dev *pdev, u32 cmd, long ret),
-	TP_ARGS(pdev, cmd, ret),
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, u32 cmd, long ret),
+	TP_ARGS(pdev, sbdf, slot, cmd, ret),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
 		__string(bdf, pci_name(pdev))
 		__field(u32, cmd)
 		__field(long, ret)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -225,9 +250,10 @@ TRACE_EVENT(vfio_pci_bpf_ioctl,
 );
 
 TRACE_EVENT(vfio_pci_bpf_set_irqs,
-	TP_PROTO(struct pci_dev *pdev, u32 index, u32 start, u32 count,
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 u32 index, u32 start, u32 count,
 		 u32 flags, int ret),
-	TP_ARGS(pdev, index, start, count, flags, ret),
+	TP_ARGS(pdev, sbdf, slot, index, start, count, flags, ret),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
@@ -237,6 +263,7 @@ TRACE_EVENT(vfio_pci_bpf_set_irqs,
 		__field(u32, count)
 		__field(u32, flags)
 		__field(int, ret)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -267,9 +294,10 @@ TRACE_EVENT(vfio_pci_bpf_set_irqs,
  * docs/tracepoints.md.
  */
 TRACE_EVENT(vfio_pci_bpf_irq_vector,
-	TP_PROTO(struct pci_dev *pdev, u32 index, u32 vector, int host_irq,
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 u32 index, u32 vector, int host_irq,
 		 bool armed),
-	TP_ARGS(pdev, index, vector, host_irq, armed),
+	TP_ARGS(pdev, sbdf, slot, index, vector, host_irq, armed),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
@@ -278,6 +306,7 @@ TRACE_EVENT(vfio_pci_bpf_irq_vector,
 		__field(u32, vector)
 		__field(int, host_irq)
 		__field(bool, armed)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -295,8 +324,9 @@ TRACE_EVENT(vfio_pci_bpf_irq_vector,
 
 /* A migration state transition (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE). */
 TRACE_EVENT(vfio_pci_bpf_mig_transition,
-	TP_PROTO(struct pci_dev *pdev, u32 from, u32 to, int ret, u64 duration_ns),
-	TP_ARGS(pdev, from, to, ret, duration_ns),
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 u32 from, u32 to, int ret, u64 duration_ns),
+	TP_ARGS(pdev, sbdf, slot, from, to, ret, duration_ns),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
@@ -305,6 +335,7 @@ TRACE_EVENT(vfio_pci_bpf_mig_transition,
 		__field(u32, to)
 		__field(int, ret)
 		__field(u64, duration_ns)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -315,16 +346,19 @@ TRACE_EVENT(vfio_pci_bpf_mig_transition,
 		__entry->duration_ns = duration_ns;
 	),
 
-	TP_printk("%s from=%u to=%u ret=%d duration_ns=%llu", __get_str(bdf),
-		  __entry->from, __entry->to, __entry->ret, __entry->duration_ns)
+	TP_printk("%s from=%s to=%s ret=%d duration_ns=%llu", __get_str(bdf),
+		  VFIO_PCI_BPF_MIG_STATE(__entry->from),
+		  VFIO_PCI_BPF_MIG_STATE(__entry->to), __entry->ret,
+		  __entry->duration_ns)
 );
 
 /* Bytes moved through the migration data fd (read in STOP_COPY/PRE_COPY,
  * write in RESUMING).
  */
 TRACE_EVENT(vfio_pci_bpf_mig_data,
-	TP_PROTO(struct pci_dev *pdev, bool write, u64 offset, long bytes),
-	TP_ARGS(pdev, write, offset, bytes),
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
+		 bool write, u64 offset, long bytes),
+	TP_ARGS(pdev, sbdf, slot, write, offset, bytes),
 
 	TP_STRUCT__entry(
 		__field(u32, sbdf)
@@ -332,6 +366,7 @@ TRACE_EVENT(vfio_pci_bpf_mig_data,
 		__field(bool, write)
 		__field(u64, offset)
 		__field(long, bytes)
+		__field(u32, slot)
 	),
 
 	TP_fast_assign(
@@ -344,6 +379,68 @@ TRACE_EVENT(vfio_pci_bpf_mig_data,
 	TP_printk("%s %s off=%llu bytes=%ld", __get_str(bdf),
 		  __entry->write ? "write" : "read", __entry->offset,
 		  __entry->bytes)
+);
+
+/*
+ * A policy decision other than allow: the audit trail.  @hook is a
+ * VFIO_BPF_HOOK_*, @verdict VFIO_BPF_DENY or VFIO_BPF_REWRITE, @monitor
+ * set when the policy only records (the operation went on as under
+ * vfio-pci), @rule the index the program named (VFIO_BPF_NO_RULE if
+ * none), @policy its name ("" for require_policy without a policy).
+ * @region, @offset, @size and @value describe the operation as its hook's
+ * context does (docs/tracepoints.md has the table).
+ */
+TRACE_EVENT(vfio_pci_bpf_policy,
+	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, u32 hook, u32 verdict,
+		 bool monitor, u32 rule, const char *policy, u32 region,
+		 u64 offset, u64 size, u64 value),
+	TP_ARGS(pdev, sbdf, slot, hook, verdict, monitor, rule, policy, region,
+		offset, size, value),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__string(bdf, pci_name(pdev))
+		__field(u32, hook)
+		__field(u32, verdict)
+		__field(bool, monitor)
+		__field(u32, rule)
+		__string(policy, policy)
+		__field(pid_t, pid)
+		__array(char, comm, TASK_COMM_LEN)
+		__field(u32, region)
+		__field(u64, offset)
+		__field(u64, size)
+		__field(u64, value)
+		__field(u32, slot)
+	),
+
+	TP_fast_assign(
+		VFIO_PCI_BPF_DEV_ASSIGN;
+		__entry->hook = hook;
+		__entry->verdict = verdict;
+		__entry->monitor = monitor;
+		__entry->rule = rule;
+		__assign_str(policy);
+		__entry->pid = current->tgid;
+		memcpy(__entry->comm, current->comm, TASK_COMM_LEN);
+		__entry->region = region;
+		__entry->offset = offset;
+		__entry->size = size;
+		__entry->value = value;
+	),
+
+	TP_printk("%s %s %s %s rule=%d policy=%s pid=%d comm=%s region=%u off=0x%llx size=%llu value=0x%llx",
+		  __get_str(bdf),
+		  __print_symbolic(__entry->hook, { 0, "config_read" },
+				   { 1, "config_write" }, { 2, "bar_access" },
+				   { 3, "mmap" }, { 4, "set_irqs" }, { 5, "reset" },
+				   { 6, "open" }, { 7, "mig_transition" }),
+		  __print_symbolic(__entry->verdict, { 1, "deny" },
+				   { 2, "rewrite" }, { 3, "drop" }),
+		  __entry->monitor ? "monitor" : "enforce",
+		  (int)__entry->rule, __get_str(policy), __entry->pid,
+		  __entry->comm, __entry->region, __entry->offset,
+		  __entry->size, __entry->value)
 );
 
 #endif /* _VFIO_PCI_BPF_TRACE_H_ */

@@ -143,7 +143,8 @@ static int vfio_pci_bpf_may_reset(struct vfio_pci_bpf_device *vbdev, u32 kind)
 	if (vfio_pci_bpf_hook_reset(vbdev, &ctx) != VFIO_BPF_ALLOW)
 		ret = -EPERM;
 	if (ret)
-		trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), kind, ret);
+		trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
+					 vbdev->slot, kind, ret);
 	return ret;
 }
 
@@ -162,8 +163,10 @@ static ssize_t vfio_pci_bpf_config_write_piece(struct vfio_pci_bpf_device *vbdev
 		.size = n,
 		.write = 1,
 	};
-	__le32 raw = 0;
+	__le32 raw = 0, cur = 0;
 	int verdict, kind;
+	ssize_t ret;
+	u32 keep;
 
 	if (copy_from_user(&raw, buf, n))
 		return -EFAULT;
@@ -171,8 +174,22 @@ static ssize_t vfio_pci_bpf_config_write_piece(struct vfio_pci_bpf_device *vbdev
 	verdict = vfio_pci_bpf_hook_config_write(vbdev, &ctx);
 	if (verdict == VFIO_BPF_DENY)
 		return -EPERM;
-	if (verdict == VFIO_BPF_REWRITE)
+	if (verdict == VFIO_BPF_DROP)
+		return n;	/* as a write to a read-only register */
+	if (verdict == VFIO_BPF_REWRITE) {
 		raw = cpu_to_le32(ctx.value);
+		keep = ctx.keep & GENMASK(8 * n - 1, 0);
+		if (keep) {
+			/* Kept bits: what the user would read there now. */
+			ret = vfio_pci_bpf_core.config_rw(&vbdev->core_device,
+							  &cur, n, &pos, false);
+			if (ret != n)
+				return ret < 0 ? ret : -EIO;
+			pos -= n;
+			raw = cpu_to_le32((le32_to_cpu(raw) & ~keep) |
+					  (le32_to_cpu(cur) & keep));
+		}
+	}
 	kind = vfio_pci_bpf_config_reset_kind(vbdev, ctx.offset, n,
 					      le32_to_cpu(raw));
 	if (kind >= 0 && vfio_pci_bpf_may_reset(vbdev, kind))
@@ -275,11 +292,13 @@ static ssize_t vfio_pci_bpf_config_rw(struct vfio_pci_bpf_device *vbdev,
 
 	/* The peeks cost user and config accesses: only for a live event. */
 	if (write && trace_vfio_pci_bpf_config_write_enabled())
-		trace_vfio_pci_bpf_config_write(pdev, off, count, value, old,
+		trace_vfio_pci_bpf_config_write(pdev, vbdev->sbdf, vbdev->slot,
+						off, count, value, old,
 						vfio_pci_bpf_peek_config(pdev, off, count),
 						ret);
 	else if (!write && trace_vfio_pci_bpf_config_read_enabled())
-		trace_vfio_pci_bpf_config_read(pdev, off, count,
+		trace_vfio_pci_bpf_config_read(pdev, vbdev->sbdf, vbdev->slot,
+					       off, count,
 					       ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					       ret);
 	return ret;
@@ -433,9 +452,11 @@ static ssize_t vfio_pci_bpf_bar_rw(struct vfio_pci_bpf_device *vbdev,
 
 out_trace:
 	if (write)
-		trace_vfio_pci_bpf_bar_write(pdev, index, off, count, value, ret);
+		trace_vfio_pci_bpf_bar_write(pdev, vbdev->sbdf, vbdev->slot,
+					     index, off, count, value, ret);
 	else if (trace_vfio_pci_bpf_bar_read_enabled())
-		trace_vfio_pci_bpf_bar_read(pdev, index, off, count,
+		trace_vfio_pci_bpf_bar_read(pdev, vbdev->sbdf, vbdev->slot,
+					    index, off, count,
 					    ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					    ret);
 	return ret;
@@ -492,9 +513,12 @@ static int vfio_pci_bpf_vma_region(struct vm_area_struct *vma)
 	return vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
 }
 
-/* May region @index be mapped (and its pages be faulted in) now? */
+/*
+ * May region @index be mapped (and its pages be faulted in) now?  @audit:
+ * the user asks (mmap, a fault), not the module (re-judging mappings).
+ */
 static bool vfio_pci_bpf_may_map(struct vfio_pci_bpf_device *vbdev, u32 index,
-				 u64 off, u64 len)
+				 u64 off, u64 len, bool audit)
 {
 	struct vfio_bpf_mmap ctx = {
 		.sbdf = vbdev->sbdf,
@@ -505,7 +529,7 @@ static bool vfio_pci_bpf_may_map(struct vfio_pci_bpf_device *vbdev, u32 index,
 
 	if (!vfio_pci_bpf_policed(vbdev))
 		return true;
-	return vfio_pci_bpf_hook_mmap(vbdev, &ctx) == VFIO_BPF_ALLOW;
+	return vfio_pci_bpf_hook_mmap(vbdev, &ctx, audit) == VFIO_BPF_ALLOW;
 }
 
 /*
@@ -528,7 +552,7 @@ static vm_fault_t vfio_pci_bpf_huge_fault(struct vm_fault *vmf,
 		return VM_FAULT_FALLBACK;
 	down_read(&vbdev->trap_sem);
 	if (!vfio_pci_bpf_may_map(vbdev, vfio_pci_bpf_vma_region(vma), 0,
-				  vma->vm_end - vma->vm_start))
+				  vma->vm_end - vma->vm_start, true))
 		ret = VM_FAULT_SIGBUS;
 	else if (order)
 		ret = core->huge_fault(vmf, order);
@@ -557,7 +581,7 @@ static int vfio_pci_bpf_mmap(struct vfio_device *vdev,
 	u64 len = vma->vm_end - vma->vm_start;
 	int ret;
 
-	if (!vfio_pci_bpf_may_map(vbdev, index, off, len)) {
+	if (!vfio_pci_bpf_may_map(vbdev, index, off, len, true)) {
 		ret = -EPERM;
 		goto out_trace;
 	}
@@ -567,7 +591,8 @@ static int vfio_pci_bpf_mmap(struct vfio_device *vdev,
 		vma->vm_ops = &vfio_pci_bpf_vm_ops;
 	}
 out_trace:
-	trace_vfio_pci_bpf_mmap(to_pdev(vdev), index, off, len, ret);
+	trace_vfio_pci_bpf_mmap(to_pdev(vdev), to_vbdev(vdev)->sbdf,
+				to_vbdev(vdev)->slot, index, off, len, ret);
 	return ret;
 }
 
@@ -611,7 +636,7 @@ void vfio_pci_bpf_revoke(struct vfio_pci_bpf_device *vbdev)
 		u64 len = pci_resource_len(cdev->pdev, bar);
 
 		if (len && inode &&
-		    !vfio_pci_bpf_may_map(vbdev, bar, 0, len))
+		    !vfio_pci_bpf_may_map(vbdev, bar, 0, len, false))
 			unmap_mapping_range(inode->i_mapping,
 					    VFIO_PCI_INDEX_TO_OFFSET(bar),
 					    len, true);
@@ -689,18 +714,19 @@ static u32 vfio_pci_bpf_irq_limit(struct pci_dev *pdev, u32 index)
  * is the kernel copy the core used, or (unpatched core, tracing only) the
  * user's memory, where the loop is still bounded by the device's vectors.
  */
-static void vfio_pci_bpf_trace_vectors(struct pci_dev *pdev,
+static void vfio_pci_bpf_trace_vectors(struct vfio_pci_bpf_device *vbdev,
 				       const struct vfio_irq_set *hdr,
 				       const s32 *kfds, const s32 __user *ufds)
 {
+	struct pci_dev *pdev = vfio_pci_bpf_to_pdev(vbdev);
 	u32 n;
 
 	if (!(hdr->flags & VFIO_IRQ_SET_ACTION_TRIGGER))
 		return;
 	if ((hdr->flags & VFIO_IRQ_SET_DATA_NONE) && !hdr->count) {
 		/* The whole index is torn down. */
-		trace_vfio_pci_bpf_irq_vector(pdev, hdr->index, U32_MAX, -1,
-					      false);
+		trace_vfio_pci_bpf_irq_vector(pdev, vbdev->sbdf, vbdev->slot,
+					      hdr->index, U32_MAX, -1, false);
 		return;
 	}
 	if (!(hdr->flags & VFIO_IRQ_SET_DATA_EVENTFD))
@@ -714,7 +740,8 @@ static void vfio_pci_bpf_trace_vectors(struct pci_dev *pdev,
 			fd = kfds[i];
 		else if (get_user(fd, ufds + i))
 			return;
-		trace_vfio_pci_bpf_irq_vector(pdev, hdr->index, vector,
+		trace_vfio_pci_bpf_irq_vector(pdev, vbdev->sbdf, vbdev->slot,
+					      hdr->index, vector,
 					      vfio_pci_bpf_host_irq(pdev, hdr->index, vector),
 					      fd >= 0);
 		if (!(i & 63))
@@ -760,7 +787,7 @@ static noinline long vfio_pci_bpf_set_irqs(struct vfio_pci_bpf_device *vbdev,
 			return -EFAULT;
 		ret = vfio_pci_core_ioctl(&vbdev->core_device.vdev, cmd, arg);
 		if (!ret && trace_vfio_pci_bpf_irq_vector_enabled())
-			vfio_pci_bpf_trace_vectors(pdev, &hdr, NULL,
+			vfio_pci_bpf_trace_vectors(vbdev, &hdr, NULL,
 						   (const s32 __user *)(arg + minsz));
 		goto out_trace;
 	}
@@ -786,12 +813,12 @@ static noinline long vfio_pci_bpf_set_irqs(struct vfio_pci_bpf_device *vbdev,
 	}
 	ret = vfio_pci_bpf_core.set_irqs(&vbdev->core_device, &hdr, data);
 	if (!ret && trace_vfio_pci_bpf_irq_vector_enabled())
-		vfio_pci_bpf_trace_vectors(pdev, &hdr, data, NULL);
+		vfio_pci_bpf_trace_vectors(vbdev, &hdr, data, NULL);
 out_free:
 	kfree(data);
 out_trace:
-	trace_vfio_pci_bpf_set_irqs(pdev, hdr.index, hdr.start, hdr.count,
-				    hdr.flags, ret);
+	trace_vfio_pci_bpf_set_irqs(pdev, vbdev->sbdf, vbdev->slot, hdr.index,
+				    hdr.start, hdr.count, hdr.flags, ret);
 	return ret;
 }
 
@@ -908,7 +935,8 @@ static noinline long vfio_pci_bpf_reset(struct vfio_pci_bpf_device *vbdev,
 	}
 	ret = vfio_pci_core_ioctl(&vbdev->core_device.vdev, cmd, arg);
 out_trace:
-	trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), kind, ret);
+	trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
+				 vbdev->slot, kind, ret);
 	return ret;
 }
 
@@ -939,7 +967,7 @@ static noinline long vfio_pci_bpf_region_info(struct vfio_pci_bpf_device *vbdev,
 		.offset = 0,
 		.length = info.size,
 	};
-	if (vfio_pci_bpf_hook_mmap(vbdev, &ctx) == VFIO_BPF_ALLOW)
+	if (vfio_pci_bpf_hook_mmap(vbdev, &ctx, false) == VFIO_BPF_ALLOW)
 		return 0;
 	info.flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
 	if (put_user(info.flags, &uinfo->flags))
@@ -975,7 +1003,8 @@ static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		ret = vfio_pci_core_ioctl(vdev, cmd, arg);
 		break;
 	}
-	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), cmd, ret);
+	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), to_vbdev(vdev)->sbdf,
+				 to_vbdev(vdev)->slot, cmd, ret);
 	return ret;
 }
 
@@ -1000,7 +1029,8 @@ static int vfio_pci_bpf_device_feature(struct vfio_device *vdev, u32 flags,
 	}
 	ret = vfio_pci_core_ioctl_feature(vdev, flags, arg, argsz);
 out_trace:
-	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), VFIO_DEVICE_FEATURE, ret);
+	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), vbdev->sbdf, vbdev->slot,
+				 VFIO_DEVICE_FEATURE, ret);
 	return ret;
 }
 
@@ -1036,7 +1066,8 @@ static int vfio_pci_bpf_open_device(struct vfio_device *vdev)
 out_disable:
 	vfio_pci_core_disable(core_device);
 out_trace:
-	trace_vfio_pci_bpf_open(vfio_pci_bpf_to_pdev(vbdev), ret);
+	trace_vfio_pci_bpf_open(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
+				vbdev->slot, ret);
 	return ret;
 }
 
@@ -1045,7 +1076,8 @@ static void vfio_pci_bpf_close_device(struct vfio_device *vdev)
 	vfio_pci_bpf_lm_close(to_vbdev(vdev));
 	vfio_pci_core_close_device(vdev);
 	vfio_pci_bpf_ioeventfds_clear(to_vbdev(vdev));
-	trace_vfio_pci_bpf_close(to_pdev(vdev), 0);
+	trace_vfio_pci_bpf_close(to_pdev(vdev), to_vbdev(vdev)->sbdf,
+				 to_vbdev(vdev)->slot, 0);
 }
 
 static int vfio_pci_bpf_init_dev(struct vfio_device *vdev)

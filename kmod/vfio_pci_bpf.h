@@ -8,6 +8,13 @@
 #include <linux/vfio_pci_core.h>
 
 struct vfio_pci_bpf_ops;
+
+/*
+ * Each bound device has a slot below this (U32_MAX when all are taken),
+ * carried by the tracepoints so that BPF can keep per-device state in
+ * array maps: include/vfio_trace.h's VFT_MAX_DEVICES is the same number.
+ */
+#define VFIO_PCI_BPF_MAX_SLOTS	256
 #include "lm.h"
 
 /*
@@ -20,6 +27,8 @@ struct vfio_pci_bpf_device {
 	const struct vfio_pci_bpf_ops __rcu *ops;
 	struct list_head node;		/* on the list policies attach by */
 	u32 sbdf;			/* domain << 16 | bus << 8 | devfn */
+	/* Index among our devices, for tracing: see VFIO_PCI_BPF_MAX_SLOTS */
+	u32 slot;
 	u8 af_cap;			/* Advanced Features capability, or 0 */
 	/*
 	 * Held for reading by the mmap fault handler around its policy

@@ -4,6 +4,7 @@
  * their positions, so every complaint names file:line:column.  The tree is
  * compiled into one struct vfp_policy per policy, plus its match.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -39,9 +40,16 @@ static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * A scalar's text, or NULL.  libyaml lets a quoted scalar hold a NUL
+ * ("a\0b"); as a C string that would silently stand for its first part.
+ */
 static const char *scalar(const yaml_node_t *n)
 {
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	if (!n || n->type != YAML_SCALAR_NODE ||
+	    strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+		return NULL;
+	return (const char *)n->data.scalar.value;
 }
 
 static yaml_node_t *node(struct ctx *c, int id)
@@ -49,18 +57,38 @@ static yaml_node_t *node(struct ctx *c, int id)
 	return yaml_document_get_node(c->doc, id);
 }
 
-/* An integer, decimal or 0x hex, in [min, max]. */
+/*
+ * Digits only, decimal or 0x hex: strtoull() alone would also take
+ * leading blanks, a sign (" -1" wraps to a large number) and a leading 0
+ * as octal (010 would be 8, 08 an error).
+ */
+static int parse_number(const char *s, unsigned long long *out)
+{
+	const char *digits = "0123456789";
+	int base = 10;
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = "0123456789abcdefABCDEF";
+		base = 16;
+		s += 2;
+	}
+	if (!*s || strspn(s, digits) != strlen(s))
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, base);
+	return errno || *end ? -1 : 0;
+}
+
+/* An integer, decimal or 0x hex, in [0, max]. */
 static int get_uint(struct ctx *c, const yaml_node_t *n, const char *what,
 		    unsigned long long max, unsigned long long *out)
 {
 	const char *s = scalar(n);
-	char *end;
 
 	if (!s || !*s)
 		return fail(c, n, "%s must be a number", what);
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	if (errno || *end || *s == '-')
+	if (parse_number(s, out))
 		return fail(c, n, "%s must be a number, not '%s'", what, s);
 	if (*out > max)
 		return fail(c, n, "%s %s is out of range (at most %#llx)", what, s, max);
@@ -86,14 +114,17 @@ static int get_choice(struct ctx *c, const yaml_node_t *n, const char *what,
 	return fail(c, n, "%s must be one of %s", what, list);
 }
 
+/* Exactly DDDD:BB:DD.F, as sysfs names devices (any case). */
 static int get_bdf(struct ctx *c, const yaml_node_t *n, const char *what, char *out)
 {
+	static const char shape[] = "xxxx:xx:xx.x";
 	const char *s = scalar(n);
 	unsigned int d, b, dev, f;
-	char tail;
+	bool ok = s && strlen(s) == strlen(shape);
 
-	if (!s || sscanf(s, "%x:%x:%x.%x%c", &d, &b, &dev, &f, &tail) != 4 ||
-	    strlen(s) != 12 || d > 0xffff || b > 0xff || dev > 0x1f || f > 7)
+	for (int i = 0; ok && shape[i]; i++)
+		ok = shape[i] == 'x' ? isxdigit((unsigned char)s[i]) : s[i] == shape[i];
+	if (!ok || sscanf(s, "%x:%x:%x.%x", &d, &b, &dev, &f) != 4 || dev > 0x1f || f > 7)
 		return fail(c, n, "%s must be a PCI address like 0000:01:00.0%s%s%s", what,
 			    s ? ", not '" : "", s ? s : "", s ? "'" : "");
 	snprintf(out, VFP_BDF_LEN, "%04x:%02x:%02x.%x", d, b, dev, f);
@@ -311,11 +342,184 @@ static int parse_allow_deny(struct ctx *c, const yaml_node_t *map, const char *k
 	return 0;
 }
 
+/*
+ * Rules that contradict or shadow each other (docs/policy.md, "Rules that
+ * cannot all mean what they say").  The compiled policy would do something
+ * definite - deny wins, substitutes and masks combine - but not what the
+ * operator wrote, so such a file is refused, naming both rules.  A rule is
+ * named by the value of its read/write/deny key: where its action is.
+ */
+enum kind { K_NONE, K_ALLOW, K_DENY, K_REWRITE };
+
+static bool overlaps(__u64 a, __u64 alen, __u64 b, __u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* [a, a + alen) holds all of [b, b + blen). */
+static bool covers(__u64 a, __u64 alen, __u64 b, __u64 blen)
+{
+	return a <= b && b + blen <= a + alen;
+}
+
+/* One direction (read or write) of one config rule. */
+struct side {
+	const yaml_node_t *at;		/* the value of read: or write: */
+	enum kind kind;
+	__u16 offset, size;
+	char text[64];			/* "write: mask on 0x4-0x5" */
+};
+
+static void config_side(struct ctx *c, const yaml_node_t *rule, const struct vfp_config_rule *r,
+			bool write, struct side *sd)
+{
+	__u32 deny = write ? VFP_CFG_DENY_WRITE : VFP_CFG_DENY_READ;
+	__u32 rewrite = write ? VFP_CFG_MASK_WRITE : VFP_CFG_SUBST_READ;
+
+	sd->at = get(c, rule, write ? "write" : "read");
+	sd->kind = !sd->at ? K_NONE : r->actions & deny ? K_DENY :
+		   r->actions & rewrite ? K_REWRITE : K_ALLOW;
+	sd->offset = r->offset;
+	sd->size = r->size;
+	if (r->size == 1)
+		snprintf(sd->text, sizeof(sd->text), "%s: %s on 0x%x", write ? "write" : "read",
+			 sd->at ? scalar(sd->at) : "", r->offset);
+	else
+		snprintf(sd->text, sizeof(sd->text), "%s: %s on 0x%x-0x%x", write ? "write" : "read",
+			 sd->at ? scalar(sd->at) : "", r->offset, r->offset + r->size - 1);
+}
+
+/* @b comes after @a in the file; the error is reported at @b. */
+static int check_sides(struct ctx *c, const struct side *a, const struct side *b, bool write)
+{
+	size_t al, ac;
+	const char *why;
+
+	if (a->kind == K_NONE || b->kind == K_NONE ||
+	    !overlaps(a->offset, a->size, b->offset, b->size))
+		return 0;
+	al = a->at->start_mark.line + 1;
+	ac = a->at->start_mark.column + 1;
+	if (a->kind == K_DENY && b->kind == K_DENY) {
+		/* Denies add up; one inside another only repeats it. */
+		if (covers(a->offset, a->size, b->offset, b->size))
+			return fail(c, b->at, "%s is shadowed by %s (line %zu, column %zu): those bytes are denied already",
+				    b->text, a->text, al, ac);
+		if (covers(b->offset, b->size, a->offset, a->size))
+			return fail(c, b->at, "%s shadows %s (line %zu, column %zu): that rule changes nothing",
+				    b->text, a->text, al, ac);
+		return 0;
+	}
+	if (a->kind == K_ALLOW && b->kind == K_ALLOW)
+		return 0;
+	if (a->kind == K_DENY || b->kind == K_DENY)
+		why = a->kind == K_ALLOW || b->kind == K_ALLOW ?
+		      "deny wins: an allow makes no exception to it" :
+		      write ? "deny wins: the mask never applies" : "deny wins: the value is never read";
+	else if (a->kind == K_REWRITE && b->kind == K_REWRITE)
+		why = write ? "two masks for the same bytes: give one" :
+			      "two values for the same bytes: give one";
+	else
+		why = write ? "the mask applies: an allow makes no exception to it" :
+			      "the value is read instead: an allow makes no exception to it";
+	return fail(c, b->at, "%s contradicts %s (line %zu, column %zu): %s",
+		    b->text, a->text, al, ac, why);
+}
+
+static int check_config(struct ctx *c, const yaml_node_t *seq, const struct vfp_policy *p)
+{
+	struct side sides[VFP_MAX_CONFIG_RULES][2];
+
+	for (__u32 j = 0; j < p->n_config; j++) {
+		const yaml_node_t *rule = node(c, seq->data.sequence.items.start[j]);
+
+		for (int w = 0; w < 2; w++) {
+			config_side(c, rule, &p->config[j], w, &sides[j][w]);
+			for (__u32 i = 0; i < j; i++)
+				if (check_sides(c, &sides[i][w], &sides[j][w], w))
+					return -1;
+		}
+	}
+	return 0;
+}
+
+static void bar_text(const struct vfp_bar_rule *r, const char *deny, char *buf, size_t len)
+{
+	if (r->size == ULLONG_MAX >> 1)
+		snprintf(buf, len, "deny: %s on BAR%u from 0x%llx", deny, r->bar,
+			 (unsigned long long)r->offset);
+	else
+		snprintf(buf, len, "deny: %s on BAR%u 0x%llx-0x%llx", deny, r->bar,
+			 (unsigned long long)r->offset,
+			 (unsigned long long)(r->offset + r->size - 1));
+}
+
+/*
+ * Each deny rule of p->bar[] is, in order, a bars item with a deny key.  A
+ * deny traps its BAR, so trap: false on that BAR says the opposite; and
+ * trap: true and trap: false on one BAR cannot both hold.
+ */
+static int check_bars(struct ctx *c, const yaml_node_t *seq, const struct vfp_policy *p)
+{
+	const yaml_node_t *deny[VFP_MAX_BAR_RULES], *trap[6][2] = { { NULL } };
+	__u32 k = 0;
+
+	for (yaml_node_item_t *it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		const yaml_node_t *rule = node(c, *it), *t = get(c, rule, "trap");
+		unsigned long long bar;
+
+		parse_number(scalar(get(c, rule, "bar")), &bar);	/* checked */
+		if (t) {
+			bool on = !strcmp(scalar(t), "true");
+
+			if (trap[bar][!on])
+				return fail(c, t, "trap: %s for BAR%llu contradicts trap: %s (line %zu, column %zu)",
+					    on ? "true" : "false", bar, on ? "false" : "true",
+					    trap[bar][!on]->start_mark.line + 1,
+					    trap[bar][!on]->start_mark.column + 1);
+			if (!trap[bar][on])
+				trap[bar][on] = t;
+		}
+		if (get(c, rule, "deny"))
+			deny[k++] = get(c, rule, "deny");
+	}
+	for (__u32 j = 0; j < p->n_bar; j++) {
+		const struct vfp_bar_rule *b = &p->bar[j];
+		const yaml_node_t *off = trap[b->bar][0];
+		char bt[80], at[80];
+
+		bar_text(b, scalar(deny[j]), bt, sizeof(bt));
+		if (off)
+			return fail(c, deny[j], "%s contradicts trap: false (line %zu, column %zu): a BAR with a deny rule is always trapped",
+				    bt, off->start_mark.line + 1, off->start_mark.column + 1);
+		for (__u32 i = 0; i < j; i++) {
+			const struct vfp_bar_rule *a = &p->bar[i];
+			size_t al = deny[i]->start_mark.line + 1, ac = deny[i]->start_mark.column + 1;
+
+			if (a->bar != b->bar)
+				continue;
+			bar_text(a, scalar(deny[i]), at, sizeof(at));
+			if ((a->actions & b->actions) == b->actions &&
+			    covers(a->offset, a->size, b->offset, b->size))
+				return fail(c, deny[j], "%s is shadowed by %s (line %zu, column %zu): that is denied already",
+					    bt, at, al, ac);
+			if ((a->actions & b->actions) == a->actions &&
+			    covers(b->offset, b->size, a->offset, a->size))
+				return fail(c, deny[j], "%s shadows %s (line %zu, column %zu): that rule changes nothing",
+					    bt, at, al, ac);
+		}
+	}
+	return 0;
+}
+
 static int parse_policy(struct ctx *c, const yaml_node_t *n, struct vfp_entry *e)
 {
 	static const char *const keys[] = {
 		"name", "match", "config", "bars", "interrupts", "reset", "open", "migration",
+		"mode",
 	};
+	static const char *const modes[] = { "enforce", "monitor" };
 	static const char *const irq_keys[] = { "intx", "msi", "msix", "err", "req" };
 	struct vfp_policy *p = &e->policy;
 	const char *name;
@@ -326,7 +530,7 @@ static int parse_policy(struct ctx *c, const yaml_node_t *n, struct vfp_entry *e
 	e->match.vendor = e->match.device = e->match.vf = -1;
 	for (int i = 0; i < 5; i++)
 		p->max_vectors[i] = VFP_NO_LIMIT;
-	if (check_keys(c, n, "policy", keys, 8))
+	if (check_keys(c, n, "policy", keys, 9))
 		return -1;
 	x = get(c, n, "name");
 	name = scalar(x);
@@ -350,6 +554,8 @@ static int parse_policy(struct ctx *c, const yaml_node_t *n, struct vfp_entry *e
 				return -1;
 			p->n_config++;
 		}
+		if (check_config(c, x, p))
+			return -1;
 	}
 	if ((x = get(c, n, "bars"))) {
 		if (x->type != YAML_SEQUENCE_NODE)
@@ -358,6 +564,8 @@ static int parse_policy(struct ctx *c, const yaml_node_t *n, struct vfp_entry *e
 		     it < x->data.sequence.items.top; it++)
 			if (parse_bar_rule(c, node(c, *it), p))
 				return -1;
+		if (check_bars(c, x, p))
+			return -1;
 	}
 	if ((x = get(c, n, "interrupts"))) {
 		if (check_keys(c, x, "interrupts", irq_keys, 5))
@@ -377,6 +585,43 @@ static int parse_policy(struct ctx *c, const yaml_node_t *n, struct vfp_entry *e
 	    parse_allow_deny(c, n, "open", &p->deny_open) ||
 	    parse_allow_deny(c, n, "migration", &p->deny_migration))
 		return -1;
+	if ((x = get(c, n, "mode"))) {
+		int m = get_choice(c, x, "mode", modes, 2);
+
+		if (m < 0)
+			return -1;
+		p->monitor = m;
+	}
+	return 0;
+}
+
+/* Every device @b matches, @a matches too: each key @a gives, @b gives alike. */
+static bool match_covers(const struct vfp_match *a, const struct vfp_match *b)
+{
+	return (!a->bdf[0] || !strcmp(a->bdf, b->bdf)) &&
+	       (!a->pf[0] || !strcmp(a->pf, b->pf)) &&
+	       (a->vendor < 0 || a->vendor == b->vendor) &&
+	       (a->device < 0 || a->device == b->device) &&
+	       (a->vf < 0 || a->vf == b->vf);
+}
+
+/* The first policy that matches wins: one behind a broader one never applies. */
+static int check_shadowed(struct ctx *c, const yaml_node_t *pn, const struct vfp_entry *e,
+			  const struct vfp_entry *first, int n)
+{
+	const yaml_node_t *at = get(c, pn, "match");
+
+	for (int i = 0; i < n; i++) {
+		const struct vfp_entry *a = &first[i];
+
+		if (!match_covers(&a->match, &e->match))
+			continue;
+		if (match_covers(&e->match, &a->match))
+			return fail(c, at ? at : pn, "policy '%s' has the same match as policy '%s' (line %d), which comes first: '%s' never applies",
+				    e->policy.name, a->policy.name, a->line, e->policy.name);
+		return fail(c, at ? at : pn, "policy '%s' never applies: policy '%s' (line %d) comes first and matches every device it matches",
+			    e->policy.name, a->policy.name, a->line);
+	}
 	return 0;
 }
 
@@ -416,6 +661,8 @@ static int parse_root(struct ctx *c, struct vfp_file *out)
 			if (!strcmp(out->entries[j].policy.name, out->entries[n].policy.name))
 				return fail(c, pn, "a second policy named '%s' (the first is at line %d)",
 					    out->entries[n].policy.name, out->entries[j].line);
+		if (check_shadowed(c, pn, &out->entries[n], out->entries, n))
+			return -1;
 		n++;
 	}
 	out->n = n;
@@ -461,6 +708,7 @@ int vfp_parse_file(const char *path, struct vfp_file *out, char *err, size_t err
 	FILE *f;
 	int ret;
 
+	memset(out, 0, sizeof(*out));
 	f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -485,6 +733,13 @@ int vfp_parse_file(const char *path, struct vfp_file *out, char *err, size_t err
 		if (n == 0)
 			break;
 	}
+	/* A directory opens, then fails to read: not an empty file. */
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(buf);
+		fclose(f);
+		return -1;
+	}
 	fclose(f);
 	ret = vfp_parse_string(path, buf ? buf : "", len, out, err, errlen);
 	free(buf);
@@ -498,7 +753,7 @@ void vfp_file_free(struct vfp_file *f)
 	f->n = 0;
 }
 
-bool vfp_matches(const struct vfp_match *m, const struct vfp_device *d)
+bool vfp_matches(const struct vfp_match *m, const struct vfb_device *d)
 {
 	if (m->bdf[0] && strcasecmp(m->bdf, d->bdf))
 		return false;
@@ -513,72 +768,10 @@ bool vfp_matches(const struct vfp_match *m, const struct vfp_device *d)
 	return true;
 }
 
-const struct vfp_entry *vfp_lookup(const struct vfp_file *f, const struct vfp_device *d)
+const struct vfp_entry *vfp_lookup(const struct vfp_file *f, const struct vfb_device *d)
 {
 	for (int i = 0; i < f->n; i++)
 		if (vfp_matches(&f->entries[i].match, d))
 			return &f->entries[i];
 	return NULL;
-}
-
-static int read_hex_attr(const char *bdf, const char *attr, int *out)
-{
-	char path[PATH_MAX], buf[32];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	*out = strtol(buf, NULL, 16);
-	return 0;
-}
-
-int vfp_device_from_sysfs(const char *bdf, struct vfp_device *d)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-	int err;
-
-	memset(d, 0, sizeof(*d));
-	d->vf = -1;
-	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
-	err = read_hex_attr(bdf, "vendor", &d->vendor);
-	if (err)
-		return err;
-	err = read_hex_attr(bdf, "device", &d->device);
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = '\0';
-		snprintf(d->driver, sizeof(d->driver), "%s", strrchr(link, '/') + 1);
-	}
-	/* A VF: its PF, and which virtfnN of the PF it is. */
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = '\0';
-		snprintf(d->pf, sizeof(d->pf), "%s", strrchr(link, '/') + 1);
-		for (int i = 0; i < 4096; i++) {
-			char vf[PATH_MAX];
-
-			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/virtfn%d", d->pf, i);
-			n = readlink(path, vf, sizeof(vf) - 1);
-			if (n <= 0)
-				break;
-			vf[n] = '\0';
-			if (!strcmp(strrchr(vf, '/') + 1, bdf)) {
-				d->vf = i;
-				break;
-			}
-		}
-	}
-	return 0;
 }

@@ -9,9 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "device.h"
 #include "vfio_policy.h"
 
-#define VFP_BDF_LEN	16
+#define VFP_BDF_LEN	VFB_BDF_LEN
 
 /* Which devices a policy is for: every field given must match. */
 struct vfp_match {
@@ -34,15 +35,6 @@ struct vfp_file {
 	struct vfp_entry *entries;
 };
 
-/* What we know of a device, to match it. */
-struct vfp_device {
-	char bdf[VFP_BDF_LEN];
-	int vendor, device;
-	char pf[VFP_BDF_LEN];		/* "" unless a VF */
-	int vf;				/* -1 unless a VF */
-	char driver[64];
-};
-
 /*
  * Parse @path.  On error returns -1 with "path:line:column: what" in
  * @err; nothing is half-parsed into @out.
@@ -53,11 +45,9 @@ int vfp_parse_string(const char *name, const char *text, size_t len,
 		     struct vfp_file *out, char *err, size_t errlen);
 void vfp_file_free(struct vfp_file *f);
 
-bool vfp_matches(const struct vfp_match *m, const struct vfp_device *d);
+/* Devices are lib/device.h's, read from sysfs with vfb_device_read(). */
+bool vfp_matches(const struct vfp_match *m, const struct vfb_device *d);
 /* The first policy of @f for @d, or NULL. */
-const struct vfp_entry *vfp_lookup(const struct vfp_file *f, const struct vfp_device *d);
-
-/* Fill @d from sysfs; -errno when there is no such device. */
-int vfp_device_from_sysfs(const char *bdf, struct vfp_device *d);
+const struct vfp_entry *vfp_lookup(const struct vfp_file *f, const struct vfb_device *d);
 
 #endif /* __VFIO_BPF_POLICY_H */

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +43,17 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "common.h"
+#include "bpf.h"
 #include "counters.h"
+#include "device.h"
+#include "kinds.h"
 #include "pins.h"
+#include "vfio_bpf_hooks.h"
 #include "policy.h"
 #include "vfio_policy.skel.h"
 
 #define LOCK_FILE	"/run/vfio-bpf.lock"
-#define DRIVER		"vfio-pci-bpf"
+#define DRIVER		VFB_DRIVER
 
 static struct env {
 	const char *bdf;
@@ -71,6 +75,9 @@ static const char doc[] =
 "                            first policy of FILE that matches it\n"
 "  policy show               the policy in force on each device\n"
 "  policy remove             detach the policies\n"
+"  policy mode enforce|monitor\n"
+"                            switch policies at once between enforcing and\n"
+"                            only recording what they would deny (monitor)\n"
 "  policy watch FILE         apply FILE now, then to every device that binds\n"
 "                            to vfio-pci-bpf (for systems without udev)\n"
 "\v"
@@ -85,23 +92,29 @@ static const char doc[] =
 "    vfio-bpf policy apply /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply -d 0000:01:00.0 policy.yaml   # one device\n"
 "    vfio-bpf policy remove -d 0000:01:00.0\n"
+"    vfio-bpf policy mode monitor -d 0000:01:00.0          # record, do not deny\n"
 "    vfio-bpf policy watch /etc/vfio-bpf/policy.yaml &\n";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'd':
-		env.bdf = arg;
+	case 'd': {
+		static char bdf[VFB_BDF_LEN];
+		__u32 sbdf;
+
+		/* As sysfs names it, whichever form was given. */
+		if (vfb_parse_bdf(arg, &sbdf))
+			argp_error(state, "'%s' is not a PCI address like 0000:01:00.0 or 01:00.0",
+				   arg);
+		vfb_bdf_str(sbdf, bdf, sizeof(bdf));
+		env.bdf = bdf;
 		break;
-	case 'v':
-		vfb_verbose = true;
-		break;
+	}
 	case ARGP_KEY_ARG:
 		if (env.argc >= 4)
 			argp_usage(state);
@@ -125,32 +138,6 @@ static bool module_loaded(void)
 static int need_module(void)
 {
 	return vfb_check_btf("vfio-bpf", "vfio_pci_bpf", VFB_LOAD_HINT);
-}
-
-static __u32 sbdf_of(const char *bdf)
-{
-	__u32 sbdf;
-
-	return vfb_parse_bdf(bdf, &sbdf) ? 0xffffffff : sbdf;
-}
-
-/* Devices bound to vfio-pci-bpf, or just env.bdf. */
-static int bound_devices(char (*out)[VFP_BDF_LEN], int max)
-{
-	struct dirent *de;
-	DIR *dir;
-	int n = 0;
-
-	dir = opendir("/sys/bus/pci/drivers/" DRIVER);
-	if (!dir)
-		return 0;
-	while ((de = readdir(dir)) && n < max) {
-		if (strlen(de->d_name) != 12 || de->d_name[4] != ':')
-			continue;
-		snprintf(out[n++], VFP_BDF_LEN, "%s", de->d_name);
-	}
-	closedir(dir);
-	return n;
 }
 
 /* ---- the pins of a device, and what the kernel says of them -------------- */
@@ -306,9 +293,8 @@ static int take_lock(void)
 
 static void print_policy(const struct vfp_policy *p)
 {
-	static const char *const irq[] = { "intx", "msi", "msix", "err", "req" };
-
-	printf("  policy %s\n", p->name);
+	printf("  policy %s%s\n", p->name,
+	       p->monitor ? " (mode: monitor, records what it would deny)" : "");
 	for (__u32 i = 0; i < p->n_config && i < VFP_MAX_CONFIG_RULES; i++) {
 		const struct vfp_config_rule *r = &p->config[i];
 
@@ -323,7 +309,7 @@ static void print_policy(const struct vfp_policy *p)
 			printf(" value=%#x", r->value);
 		putchar('\n');
 	}
-	for (int b = 0; b < 6; b++)
+	for (int b = 0; b < VFT_NR_BARS; b++)
 		if (p->trap_bars & (1u << b))
 			printf("    bar %d trapped (no mmap)\n", b);
 	for (__u32 i = 0; i < p->n_bar && i < VFP_MAX_BAR_RULES; i++)
@@ -331,9 +317,10 @@ static void print_policy(const struct vfp_policy *p)
 		       (unsigned long long)p->bar[i].offset, (unsigned long long)p->bar[i].size,
 		       p->bar[i].actions == (VFP_BAR_DENY_READ | VFP_BAR_DENY_WRITE) ? "all" :
 		       p->bar[i].actions & VFP_BAR_DENY_READ ? "read" : "write");
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < VFT_NR_IRQ_INDEXES; i++)
 		if (p->max_vectors[i] != VFP_NO_LIMIT)
-			printf("    interrupts %s at most %u vectors\n", irq[i], p->max_vectors[i]);
+			printf("    interrupts %s at most %u vectors\n", vfb_irq_index_name(i),
+			       p->max_vectors[i]);
 	if (p->deny_reset)
 		printf("    reset deny\n");
 	if (p->deny_open)
@@ -385,7 +372,7 @@ static void explain_attach_error(const char *bdf, const char *what, int err)
  * atomic switch); a stale one (detached, or dropped by the kernel) is
  * unpinned and a fresh link attached and pinned in its place.
  */
-static int apply_one(const struct vfp_device *d, const struct vfp_entry *e)
+static int apply_one(const struct vfb_device *d, const struct vfp_entry *e)
 {
 	struct vfio_policy_bpf *skel;
 	struct bpf_link *link = NULL;
@@ -398,7 +385,17 @@ static int apply_one(const struct vfp_device *d, const struct vfp_entry *e)
 	skel = vfio_policy_bpf__open();
 	if (!skel)
 		return -errno;
-	skel->struct_ops.vfp_ops->sbdf = sbdf_of(d->bdf);
+	skel->struct_ops.vfp_ops->sbdf = d->sbdf;
+	/*
+	 * The module records decisions under this name, and monitors or
+	 * enforces.  bpftool's skeleton cannot name a char array member, so
+	 * the name goes in by its offset in the (same-layout) struct.
+	 */
+	_Static_assert(sizeof(*skel->struct_ops.vfp_ops) == sizeof(struct vfio_pci_bpf_ops),
+		       "skeleton struct_ops layout");
+	snprintf((char *)skel->struct_ops.vfp_ops + offsetof(struct vfio_pci_bpf_ops, name),
+		 VFIO_BPF_NAME_LEN, "%s", e->policy.name);
+	skel->struct_ops.vfp_ops->flags = e->policy.monitor ? VFIO_BPF_OPS_MONITOR : 0;
 	memcpy((void *)&skel->rodata->policy, &e->policy, sizeof(e->policy));
 	err = vfio_policy_bpf__load(skel);
 	if (err) {
@@ -478,9 +475,10 @@ out:
 
 static int cmd_apply(const char *path)
 {
-	char bdfs[256][VFP_BDF_LEN], err[512];
+	struct vfb_device *devs = NULL, one;
 	int n, lock, failed = 0, applied = 0;
 	struct vfp_file f;
+	char err[512];
 
 	if (need_module())
 		return 1;
@@ -495,19 +493,25 @@ static int cmd_apply(const char *path)
 	}
 	if (env.bdf) {
 		n = 1;
-		snprintf(bdfs[0], VFP_BDF_LEN, "%s", env.bdf);
+		devs = &one;
+		if (vfb_device_read(env.bdf, &one)) {
+			fprintf(stderr, "vfio-bpf: no PCI device %s\n", env.bdf);
+			n = 0;
+			failed++;
+		}
 	} else {
-		n = bound_devices(bdfs, 256);
+		n = vfb_devices_bound(DRIVER, &devs);
+		if (n < 0) {
+			fprintf(stderr, "vfio-bpf: cannot list the devices of " DRIVER ": %s\n",
+				strerror(-n));
+			n = 0;
+			failed++;
+		}
 	}
 	for (int i = 0; i < n; i++) {
+		const struct vfb_device d = devs[i];
 		const struct vfp_entry *e;
-		struct vfp_device d;
 
-		if (vfp_device_from_sysfs(bdfs[i], &d)) {
-			fprintf(stderr, "vfio-bpf: no PCI device %s\n", bdfs[i]);
-			failed++;
-			continue;
-		}
 		if (strcmp(d.driver, DRIVER)) {
 			fprintf(stderr, "vfio-bpf: %s is bound to %s, not " DRIVER ": bind it first\n",
 				d.bdf, d.driver[0] ? d.driver : "no driver");
@@ -527,8 +531,10 @@ static int cmd_apply(const char *path)
 		else
 			applied++;
 	}
-	if (!n)
+	if (!n && !failed)
 		printf("no device is bound to " DRIVER "\n");
+	if (devs != &one)
+		free(devs);
 	close(lock);
 	vfp_file_free(&f);
 	return failed ? 1 : 0;
@@ -580,6 +586,110 @@ static int for_each_policed(int (*fn)(const char *bdf))
 	return ret;
 }
 
+/*
+ * The mode the kernel enforces @bdf's policy in, from the module's modes
+ * file ("<bdf> <enforce|monitor> <name>" a line): "enforce", "monitor",
+ * or NULL when the module does not say.
+ */
+static const char *kernel_mode(const char *bdf)
+{
+	static char mode[16];
+	char path[PATH_MAX], line[128], b[32], m[16];
+	const char *ret = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/modes", vfb_driver_sysfs);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %15s", b, m) == 2 && !strcmp(b, bdf)) {
+			snprintf(mode, sizeof(mode), "%s", m);
+			ret = mode;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+/* policy mode enforce|monitor [-d BDF]: the module switches at once. */
+static int cmd_mode(const char *mode)
+{
+	char path[PATH_MAX];
+	const char *now;
+	FILE *f;
+	int err = 0;
+
+	if (strcmp(mode, "enforce") && strcmp(mode, "monitor")) {
+		fprintf(stderr, "vfio-bpf: policy mode is enforce or monitor, not '%s'\n", mode);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/modes", vfb_driver_sysfs);
+	f = fopen(path, "we");
+	if (!f) {
+		fprintf(stderr, "vfio-bpf: cannot switch modes: %s: %s%s\n", path, strerror(errno),
+			errno == ENOENT ? " (is vfio_pci_bpf loaded, and new enough for monitor mode?)" : "");
+		return 1;
+	}
+	if (fprintf(f, "%s %s\n", env.bdf ? env.bdf : "all", mode) < 0 || fflush(f))
+		err = errno;
+	if (fclose(f) && !err)
+		err = errno;
+	if (err) {
+		fprintf(stderr, "vfio-bpf: %s: %s%s\n", env.bdf ? env.bdf : "all", strerror(err),
+			err == ENODEV ? " (no policy attached there)" : "");
+		return 1;
+	}
+	if (env.bdf) {
+		now = kernel_mode(env.bdf);
+		printf("%s: %s\n", env.bdf, now ? now : "mode unknown");
+	} else {
+		printf("every policy: %s\n", mode);
+	}
+	return 0;
+}
+
+/*
+ * How often each rule of @bdf's policy decided, from the pinned counters
+ * (vfio-bpf load): a line per hook, verdict, mode and rule.  Silent when
+ * no counters are pinned; says so once.
+ */
+static void show_rule_hits(const char *bdf)
+{
+	struct vfb_decision *dec = NULL;
+	struct vfb_counters c;
+	int n, shown = 0;
+	__u32 sbdf;
+
+	if (vfb_parse_bdf(bdf, &sbdf) || vfb_counters_open_pinned(&c)) {
+		printf("  rule hits: not counted (vfio-bpf load pins the counters)\n");
+		return;
+	}
+	n = vfb_read_decisions(&c, &dec);
+	for (int i = 0; i < n; i++) {
+		const struct vft_decision_key *k = &dec[i].key;
+		char rule[24];
+
+		if (k->sbdf != sbdf)
+			continue;
+		if (k->rule == VFIO_BPF_NO_RULE)
+			snprintf(rule, sizeof(rule), "-");
+		else if (k->hook == VFIO_BPF_HOOK_SET_IRQS)
+			snprintf(rule, sizeof(rule), "interrupts.%s", vfb_irq_index_name(k->rule));
+		else if (k->hook == VFIO_BPF_HOOK_BAR_ACCESS || k->hook == VFIO_BPF_HOOK_MMAP)
+			snprintf(rule, sizeof(rule), "bars[%u]", k->rule);
+		else
+			snprintf(rule, sizeof(rule), "config[%u]", k->rule);
+		printf("  %s %-14s %-7s %-7s %-14s %llu\n", shown++ ? "         " : "rule hits:",
+		       vfb_hook_name(k->hook), vfb_verdict_name(k->verdict),
+		       k->monitor ? "monitor" : "enforce", rule, (unsigned long long)dec[i].n);
+	}
+	if (n >= 0 && !shown)
+		printf("  rule hits: none yet\n");
+	free(dec);
+	vfb_counters_close(&c);
+}
+
 static int show_one(const char *bdf)
 {
 	struct vfio_policy_bpf__rodata ro;
@@ -616,11 +726,15 @@ static int show_one(const char *bdf)
 		printf("%s: denied %llu, rewritten %llu\n", bdf, (unsigned long long)st.denied,
 		       (unsigned long long)st.rewritten);
 	printf("  state: %s\n", state_text(state));
+	if (state != PIN_STALE && kernel_mode(bdf))
+		printf("  mode: %s\n", kernel_mode(bdf));
 	if (state == PIN_STALE && k)
 		printf("  the kernel has another program's policy attached there (link %u)\n",
 		       k->link_id);
 	if (!e)
 		print_policy((const struct vfp_policy *)&ro.policy);
+	if (state != PIN_STALE)
+		show_rule_hits(bdf);
 	return 0;
 }
 
@@ -701,7 +815,8 @@ static int remove_one(const char *bdf)
 
 static int cmd_status(void)
 {
-	char bdfs[256][VFP_BDF_LEN], pinned[256][VFP_BDF_LEN], buf[16] = "?", core[32];
+	char pinned[256][VFP_BDF_LEN], buf[16] = "?", core[32];
+	struct vfb_device *devs;
 	bool require;
 	int n, np;
 	FILE *f;
@@ -730,23 +845,27 @@ static int cmd_status(void)
 	say_unchecked();
 	printf("counters: %s\n", access(VFB_COUNTERS_DIR "/counts", F_OK) ?
 	       "not loaded (vfio-bpf load)" : "loaded, pinned at " VFB_COUNTERS_DIR);
-	n = bound_devices(bdfs, 256);
+	n = vfb_devices_bound(DRIVER, &devs);
+	if (n < 0) {
+		fprintf(stderr, "vfio-bpf: cannot list the devices of " DRIVER ": %s\n",
+			strerror(-n));
+		n = 0;
+	}
 	printf("%d device%s bound to " DRIVER "\n", n, n == 1 ? "" : "s");
 	for (int i = 0; i < n; i++) {
+		const struct vfb_device *d = &devs[i];
 		struct vfio_policy_bpf__rodata ro;
 		const struct vfb_kpolicy *k;
 		enum pin_state state;
-		struct vfp_device d;
 		const char *name;
 		__u32 id;
 
-		if (env.bdf && strcmp(env.bdf, bdfs[i]))
+		if (env.bdf && strcmp(env.bdf, d->bdf))
 			continue;
-		vfp_device_from_sysfs(bdfs[i], &d);
-		printf("  %s %04x:%04x%s%s policy: ", d.bdf, d.vendor, d.device,
-		       d.pf[0] ? " vf of " : "", d.pf);
-		state = pin_state(bdfs[i], &id, NULL);
-		k = vfb_kpolicy_find(kview.k, kview.n, bdfs[i]);
+		printf("  %s %04x:%04x%s%s policy: ", d->bdf, d->vendor & 0xffff,
+		       d->device & 0xffff, d->pf[0] ? " vf of " : "", d->pf);
+		state = pin_state(d->bdf, &id, NULL);
+		k = vfb_kpolicy_find(kview.k, kview.n, d->bdf);
 		if (state == PIN_NONE || state == PIN_UNSAFE) {
 			printf("none%s%s\n", state == PIN_UNSAFE ? " trusted (see above)" : "",
 			       require ? " (require_policy: every operation is denied)" : "");
@@ -755,7 +874,7 @@ static int cmd_status(void)
 				       k->link_id);
 			continue;
 		}
-		name = pinned_name(bdfs[i], &ro);
+		name = pinned_name(d->bdf, &ro);
 		printf("%s (%s)\n", name ? name : "?", state_text(state));
 	}
 	/* Pins of devices that are not bound now: waiting, or stale. */
@@ -768,7 +887,7 @@ static int cmd_status(void)
 		__u32 id;
 
 		for (int j = 0; j < n; j++)
-			bound |= !strcmp(bdfs[j], pinned[i]);
+			bound |= !strcmp(devs[j].bdf, pinned[i]);
 		if (bound || (env.bdf && strcmp(env.bdf, pinned[i])))
 			continue;
 		state = pin_state(pinned[i], &id, NULL);
@@ -781,14 +900,8 @@ static int cmd_status(void)
 		printf("  %s policy: %s (%s)\n", pinned[i], name ? name : "?", state_text(state));
 	}
 	list_unpinned(false);
+	free(devs);
 	return 0;
-}
-
-static volatile sig_atomic_t exiting;
-
-static void sig_handler(int sig)
-{
-	exiting = 1;
 }
 
 /* Room for a burst of uevents (VF creation sends several per VF). */
@@ -827,11 +940,10 @@ static int cmd_watch(const char *path)
 	env.bdf = NULL;
 	cmd_apply(path);
 	/* No SA_RESTART: a signal must end the blocking recv(). */
-	sigaction(SIGINT, &(struct sigaction){ .sa_handler = sig_handler }, NULL);
-	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = sig_handler }, NULL);
+	vfb_catch_signals();
 	printf("vfio-bpf: watching for devices binding to " DRIVER "\n");
 	fflush(stdout);
-	while (!exiting) {
+	while (!vfb_exiting) {
 		const char *action = "", *driver = "", *slot = "";
 		ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
 
@@ -891,17 +1003,9 @@ static int cmd_load(void)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = {
-		.options = opts,
-		.parser = parse_arg,
-		.args_doc = "COMMAND [ARG...]",
-		.doc = doc,
-	};
 	const char *cmd, *sub;
 
-	/* Bad usage exits 2, as the docs say; argp would say 64. */
-	argp_err_exit_status = 2;
-	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+	if (vfb_parse_args(opts, parse_arg, "COMMAND [ARG...]", doc, argc, argv))
 		return 2;
 	libbpf_set_print(vfb_libbpf_print);
 	cmd = env.argv[0];
@@ -927,6 +1031,8 @@ int main(int argc, char **argv)
 		return cmd_watch(env.argv[2]);
 	if (!strcmp(sub, "show") && env.argc == 2)
 		return cmd_show();
+	if (!strcmp(sub, "mode") && env.argc == 3)
+		return cmd_mode(env.argv[2]);
 	if (!strcmp(sub, "remove") && env.argc == 2) {
 		int lock = take_lock(), ret;
 
@@ -936,6 +1042,7 @@ int main(int argc, char **argv)
 		close(lock);
 		return ret;
 	}
-	fprintf(stderr, "vfio-bpf: usage: vfio-bpf policy check|apply|watch FILE, policy show|remove [-d BDF]\n");
+	fprintf(stderr, "vfio-bpf: usage: vfio-bpf policy check|apply|watch FILE, policy show|remove [-d BDF],\n"
+		"  policy mode enforce|monitor [-d BDF]\n");
 	return 2;
 }

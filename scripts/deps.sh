@@ -56,7 +56,7 @@ if [ -n "${need_update:-}" ] || ! lists_fresh; then
 fi
 
 pkgs_main="make gcc gcc-12 libc6-dev pkg-config
-	clang-$LLVM_VERSION llvm-$LLVM_VERSION lld-$LLVM_VERSION
+	clang-$LLVM_VERSION llvm-$LLVM_VERSION lld-$LLVM_VERSION libclang-rt-$LLVM_VERSION-dev
 	dwarves libelf-dev zlib1g-dev libzstd-dev
 	libyaml-dev libmicrohttpd-dev
 	curl jq prometheus

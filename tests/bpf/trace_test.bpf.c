@@ -33,18 +33,32 @@ struct {
 	__type(value, __u64);
 } deliveries SEC(".maps");
 
-static __always_inline bool ours(struct pci_dev *pdev)
+/*
+ * Every tracepoint carries the device's sbdf and slot after pdev: the
+ * device is known without walking a pointer.  The first event also checks
+ * that the scalar is the pci_dev's (bus, devfn) and keeps the slot.
+ */
+__u32 sbdf_mismatch;
+__u32 last_slot = 0xffffffff;
+
+static __always_inline bool ours_dev(struct pci_dev *pdev, __u32 sbdf, __u32 slot)
 {
-	/* tp_btf pointers are trusted-or-null: check, then read directly. */
-	if (!pdev || !pdev->bus)
+	if (sbdf != target_sbdf)
 		return false;
-	return ((__u32)pdev->bus->number << 8 | pdev->devfn) == (target_sbdf & 0xffff);
+	/* tp_btf pointers are trusted-or-null: check, then read directly. */
+	if (pdev && pdev->bus &&
+	    ((__u32)pdev->bus->number << 8 | pdev->devfn) != (sbdf & 0xffff))
+		sbdf_mismatch++;
+	last_slot = slot;
+	return true;
 }
+
+#define ours(pdev) ours_dev(pdev, sbdf, slot)
 
 #define COUNT(ev) __sync_fetch_and_add(&counts[ev], 1)
 
 SEC("tp_btf/vfio_pci_bpf_open")
-int BPF_PROG(on_open, struct pci_dev *pdev, int ret)
+int BPF_PROG(on_open, struct pci_dev *pdev, u32 sbdf, u32 slot, int ret)
 {
 	if (ours(pdev)) {
 		COUNT(TT_OPEN);
@@ -54,7 +68,7 @@ int BPF_PROG(on_open, struct pci_dev *pdev, int ret)
 }
 
 SEC("tp_btf/vfio_pci_bpf_close")
-int BPF_PROG(on_close, struct pci_dev *pdev, int ret)
+int BPF_PROG(on_close, struct pci_dev *pdev, u32 sbdf, u32 slot, int ret)
 {
 	if (ours(pdev))
 		COUNT(TT_CLOSE);
@@ -62,7 +76,7 @@ int BPF_PROG(on_close, struct pci_dev *pdev, int ret)
 }
 
 SEC("tp_btf/vfio_pci_bpf_reset")
-int BPF_PROG(on_reset, struct pci_dev *pdev, u32 kind, int ret)
+int BPF_PROG(on_reset, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 kind, int ret)
 {
 	if (ours(pdev))
 		COUNT(TT_RESET);
@@ -70,7 +84,7 @@ int BPF_PROG(on_reset, struct pci_dev *pdev, u32 kind, int ret)
 }
 
 SEC("tp_btf/vfio_pci_bpf_config_read")
-int BPF_PROG(on_config_read, struct pci_dev *pdev, u32 offset, u32 size,
+int BPF_PROG(on_config_read, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 offset, u32 size,
 	     u64 value, int ret)
 {
 	if (!ours(pdev))
@@ -84,7 +98,7 @@ int BPF_PROG(on_config_read, struct pci_dev *pdev, u32 offset, u32 size,
 }
 
 SEC("tp_btf/vfio_pci_bpf_config_write")
-int BPF_PROG(on_config_write, struct pci_dev *pdev, u32 offset, u32 size,
+int BPF_PROG(on_config_write, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 offset, u32 size,
 	     u64 value, u64 old, u64 new, int ret)
 {
 	if (ours(pdev))
@@ -93,7 +107,7 @@ int BPF_PROG(on_config_write, struct pci_dev *pdev, u32 offset, u32 size,
 }
 
 SEC("tp_btf/vfio_pci_bpf_bar_read")
-int BPF_PROG(on_bar_read, struct pci_dev *pdev)
+int BPF_PROG(on_bar_read, struct pci_dev *pdev, u32 sbdf, u32 slot)
 {
 	if (ours(pdev))
 		COUNT(TT_BAR_READ);
@@ -101,7 +115,7 @@ int BPF_PROG(on_bar_read, struct pci_dev *pdev)
 }
 
 SEC("tp_btf/vfio_pci_bpf_bar_write")
-int BPF_PROG(on_bar_write, struct pci_dev *pdev)
+int BPF_PROG(on_bar_write, struct pci_dev *pdev, u32 sbdf, u32 slot)
 {
 	if (ours(pdev))
 		COUNT(TT_BAR_WRITE);
@@ -109,7 +123,7 @@ int BPF_PROG(on_bar_write, struct pci_dev *pdev)
 }
 
 SEC("tp_btf/vfio_pci_bpf_mmap")
-int BPF_PROG(on_mmap, struct pci_dev *pdev)
+int BPF_PROG(on_mmap, struct pci_dev *pdev, u32 sbdf, u32 slot)
 {
 	if (ours(pdev))
 		COUNT(TT_MMAP);
@@ -117,7 +131,7 @@ int BPF_PROG(on_mmap, struct pci_dev *pdev)
 }
 
 SEC("tp_btf/vfio_pci_bpf_ioctl")
-int BPF_PROG(on_ioctl, struct pci_dev *pdev)
+int BPF_PROG(on_ioctl, struct pci_dev *pdev, u32 sbdf, u32 slot)
 {
 	if (ours(pdev))
 		COUNT(TT_IOCTL);
@@ -125,7 +139,7 @@ int BPF_PROG(on_ioctl, struct pci_dev *pdev)
 }
 
 SEC("tp_btf/vfio_pci_bpf_set_irqs")
-int BPF_PROG(on_set_irqs, struct pci_dev *pdev)
+int BPF_PROG(on_set_irqs, struct pci_dev *pdev, u32 sbdf, u32 slot)
 {
 	if (ours(pdev))
 		COUNT(TT_SET_IRQS);
@@ -133,7 +147,7 @@ int BPF_PROG(on_set_irqs, struct pci_dev *pdev)
 }
 
 SEC("tp_btf/vfio_pci_bpf_irq_vector")
-int BPF_PROG(on_irq_vector, struct pci_dev *pdev, u32 index, u32 vector,
+int BPF_PROG(on_irq_vector, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 index, u32 vector,
 	     int host_irq, bool is_armed)
 {
 	struct tt_vector v = { .index = index, .vector = vector };
@@ -150,7 +164,7 @@ int BPF_PROG(on_irq_vector, struct pci_dev *pdev, u32 index, u32 vector,
 }
 
 SEC("tp_btf/vfio_pci_bpf_mig_transition")
-int BPF_PROG(on_mig_transition, struct pci_dev *pdev)
+int BPF_PROG(on_mig_transition, struct pci_dev *pdev, u32 sbdf, u32 slot)
 {
 	if (ours(pdev))
 		COUNT(TT_MIG_TRANSITION);
@@ -158,7 +172,7 @@ int BPF_PROG(on_mig_transition, struct pci_dev *pdev)
 }
 
 SEC("tp_btf/vfio_pci_bpf_mig_data")
-int BPF_PROG(on_mig_data, struct pci_dev *pdev)
+int BPF_PROG(on_mig_data, struct pci_dev *pdev, u32 sbdf, u32 slot)
 {
 	if (ours(pdev))
 		COUNT(TT_MIG_DATA);

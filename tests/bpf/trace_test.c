@@ -74,6 +74,8 @@ int main(int argc, char **argv)
 	       skel->bss->last_cfg_offset, skel->bss->last_cfg_size,
 	       (unsigned long long)skel->bss->last_cfg_value, skel->bss->last_cfg_ret);
 	printf("last_open_pid %u\n", skel->bss->last_open_pid);
+	printf("sbdf_mismatch %u\n", skel->bss->sbdf_mismatch);
+	printf("last_slot %u\n", skel->data->last_slot);
 
 	fd = bpf_map__fd(skel->maps.deliveries);
 	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;

@@ -1036,12 +1036,13 @@ static const struct {
  * exact accesses whose effect they check from outside (traces, policies).
  *
  *   cfg-read:OFF:SIZE  cfg-write:OFF:SIZE:VAL  bar-read:OFF  bar-write:OFF:VAL
+ *   sysfs-cfg:OFF:SIZE (the device's own config bytes, read through sysfs)
  *   bar-mmap  region-flags  msi-on  msi-off  do-reset
  */
 static bool is_op(const char *arg)
 {
 	static const char *const ops[] = {
-		"cfg-read:", "cfg-write:", "bar-read:", "bar-write:",
+		"cfg-read:", "cfg-write:", "bar-read:", "bar-write:", "sysfs-cfg:",
 	};
 	static const char *const words[] = {
 		"bar-mmap", "region-flags", "msi-on", "msi-off", "do-reset",
@@ -1080,6 +1081,17 @@ static void do_op(struct client *c, const char *op)
 	} else if (sscanf(op, "cfg-write:%" SCNi64 ":%" SCNi64 ":%" SCNi64, &off, &size, &val) == 3) {
 		n = pwrite(c->device, &val, size, c->region[VFIO_PCI_CONFIG_REGION_INDEX].offset + off);
 		op_result(c, op, n == (ssize_t)size, val);
+	} else if (sscanf(op, "sysfs-cfg:%" SCNi64 ":%" SCNi64, &off, &size) == 2) {
+		/* What the device holds, past vfio's virtualization, while open. */
+		char path[128];
+		int fd;
+
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", c->bdf);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd < 0 || size > sizeof(v) ? -1 : pread(fd, &v, size, off);
+		if (fd >= 0)
+			close(fd);
+		op_result(c, op, n == (ssize_t)size, v);
 	} else if (sscanf(op, "bar-read:%" SCNi64, &off) == 1) {
 		n = pread(c->device, &v, 4, c->region[VFIO_PCI_BAR0_REGION_INDEX].offset + off);
 		op_result(c, op, n == 4, v);
@@ -1120,6 +1132,7 @@ static const char doc[] =
 "QEMU -icount shift=0).\n"
 "Single operations, one result line each (value, or the errno name):\n"
 "cfg-read:OFF:SIZE cfg-write:OFF:SIZE:VAL bar-read:OFF bar-write:OFF:VAL\n"
+"sysfs-cfg:OFF:SIZE (the device's config through sysfs, while open)\n"
 "bar-mmap region-flags msi-on msi-off do-reset\n"
 "Output: facts indented by two spaces, and one PASS:/FAIL: line per check.\n"
 "Exit status: 0 when every check passed, 1 when one failed, 2 when the\n"

@@ -1,21 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vfio_exporter's formatting, sysfs reading and argument parsing, checked
- * on the build machine: the exporter's source is included with its main()
- * renamed and sysfs pointed at a tree this test makes.  Nothing is loaded;
- * no BPF call is made.  Prints "PASS: ..." / "FAIL: ..." lines; exits 1 on a
- * failure.  Run from the top of the tree (it writes under build/).
- * The HTTP server runs too, on a free loopback port, against idle
- * connections: its index page (no BPF behind it) must still be served.
+ * vfio_exporter's formatting, sysfs reading, collectors and argument
+ * parsing, checked on the build machine: the test links loader/exporter.c
+ * and libvfiobpf, with sysfs pointed at a tree it makes.  Nothing is
+ * loaded; the only BPF calls are on closed map fds (a failing collector).
+ * Prints "PASS: ..." / "FAIL: ..." lines; exits 1 on a failure.  Run from
+ * the top of the tree (it writes under build/).  The HTTP server runs too,
+ * on a free loopback port, against idle connections: its index page (no
+ * BPF behind it) must still be served.
  */
-#define SYSFS_PCI "build/exporter-unit.sysfs"
-#define main vfio_exporter_main
-#include "../../loader/vfio_exporter.c"
-#undef main
-
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "exporter.h"
+
+#define SYSFS_ROOT	"build/exporter-unit.sysfs"
+#define SYSFS_PCI	SYSFS_ROOT "/bus/pci"
+#define DRIVER_NAME	VFB_DRIVER
 
 static int failures;
 
@@ -55,6 +64,14 @@ static void formatting(void)
 	put_family(&p, "vfio_z_total", "counter", "Zs.");
 	expect_str("HELP then TYPE", p.buf,
 		   "# HELP vfio_z_total Zs.\n# TYPE vfio_z_total counter\n");
+	{
+		char le[32];
+
+		le_seconds(1ULL << 10, le, sizeof(le));
+		expect_str("le of the first bucket: 2^10 ns exactly", le, "0.000001024");
+		le_seconds(1ULL << 30, le, sizeof(le));
+		expect_str("le of the last bucket: 2^30 ns exactly", le, "1.073741824");
+	}
 	page_reset(&p);
 	for (int i = 0; i < 5000; i++)
 		put(&p, "%04d\n", i);
@@ -68,7 +85,7 @@ static void scrape_page(void)
 	struct scrape s = {};
 	struct page p = {};
 	struct device *d;
-	struct delivery dl[2] = {
+	struct vfb_delivery dl[2] = {
 		{ .v = { .sbdf = 0x20, .index = 2, .vector = 3 }, .n = 7 },
 		{ .v = { .sbdf = 0x20, .index = 1, .vector = 0 }, .n = 2 },
 	};
@@ -78,16 +95,15 @@ static void scrape_page(void)
 	d->ops[VFT_CONFIG_READ].events = 3;
 	d = device_of(&s, 0x20);	/* 0000:00:04.0, bound */
 	d->bound = true;
-	strcpy(d->vendor, "1234");
-	strcpy(d->device, "11e8");
-	strcpy(d->driver, DRIVER_NAME);
+	d->dev.vendor = 0x1234;
+	d->dev.device = 0x11e8;
+	strcpy(d->dev.driver, DRIVER_NAME);
 	d->ops[VFT_IOCTL].events = 15;
 	d->ops[VFT_IOCTL].errors = 2;
 	d->ops[VFT_IRQ].events = 9;	/* not an operation: not exported */
 	verdict(device_of(&s, 0x20) == d && s.ndevs == 2, "device_of finds a device again");
 	s.irqs = dl;
 	s.nirqs = 2;
-	s.irqs_cap = 2;
 	put_scrape(&p, &s);
 	verdict(strstr(p.buf, "vfio_device_info{bdf=\"0000:00:04.0\",vendor=\"1234\","
 			"device=\"11e8\",driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\"} 1\n") != NULL,
@@ -102,13 +118,22 @@ static void scrape_page(void)
 		"operations and errors, zeros included");
 	verdict(!strstr(p.buf, "op=\"irq\"") && !strstr(p.buf, "op=\"irq_vector\""),
 		"irq and irq_vector are not operations");
-	verdict(strstr(p.buf, "vfio_operations_total{bdf=\"0000:00:04.0\",op=\"open\"}") <
-		strstr(p.buf, "vfio_operations_total{bdf=\"0000:00:05.0\",op=\"open\"}"),
-		"devices in BDF order");
+	{
+		/* Both there, first things first (a missing one fails: no NULL < x). */
+		const char *a = strstr(p.buf, "vfio_operations_total{bdf=\"0000:00:04.0\",op=\"open\"}");
+		const char *b = strstr(p.buf, "vfio_operations_total{bdf=\"0000:00:05.0\",op=\"open\"}");
+
+		verdict(a && b && a < b, "devices in BDF order");
+	}
 	verdict(strstr(p.buf, "vfio_interrupts_total{bdf=\"0000:00:04.0\",index=\"MSI\",vector=\"0\"} 2\n") &&
 		strstr(p.buf, "vfio_interrupts_total{bdf=\"0000:00:04.0\",index=\"MSIX\",vector=\"3\"} 7\n") &&
 		strstr(p.buf, "index=\"MSI\"") < strstr(p.buf, "index=\"MSIX\""),
 		"interrupts by index name, in index order");
+	verdict(strstr(p.buf, "vfio_exporter_collector_success{collector=\"sysfs\"} 1\n") &&
+		strstr(p.buf, "vfio_exporter_collector_success{collector=\"counts\"} 1\n") &&
+		strstr(p.buf, "vfio_exporter_collector_success{collector=\"interrupts\"} 1\n") &&
+		strstr(p.buf, "vfio_exporter_collector_success{collector=\"latency\"} 1\n"),
+		"every collector succeeded: collector_success 1 each");
 	{
 		int n = 0;
 
@@ -128,6 +153,47 @@ static void mkfile(const char *path, const char *text)
 		fputs(text, f);
 		fclose(f);
 	}
+}
+
+/*
+ * Collectors fail one by one, the page stays: counters that cannot be read
+ * (closed fds) drop the operations, interrupts and latency families and say
+ * 0 for them; the sysfs device list is still there.  Then sysfs itself
+ * fails (its driver directory is a file).
+ */
+static void collectors(void)
+{
+	struct page p = {};
+	int err;
+
+	counters.counts = counters.deliveries = counters.hists = counters.decisions = -1;
+	err = build_page(&p);
+	verdict(!err && p.buf, "a scrape with unreadable counters still builds a page");
+	if (!p.buf)
+		return;
+	verdict(strstr(p.buf, "vfio_exporter_collector_success{collector=\"counts\"} 0\n") &&
+		strstr(p.buf, "vfio_exporter_collector_success{collector=\"interrupts\"} 0\n") &&
+		strstr(p.buf, "vfio_exporter_collector_success{collector=\"latency\"} 0\n"),
+		"collectors: the map readers report 0");
+	verdict(strstr(p.buf, "vfio_exporter_collector_success{collector=\"sysfs\"} 1\n") &&
+		strstr(p.buf, "vfio_device_info{bdf=\"0000:00:04.0\""),
+		"collectors: sysfs reports 1 and its devices are on the page");
+	verdict(!strstr(p.buf, "vfio_operations_total") && !strstr(p.buf, "vfio_interrupts_total") &&
+		!strstr(p.buf, "vfio_access_duration_seconds"),
+		"collectors: the failed ones' families are left out");
+	verdict(strstr(p.buf, "vfio_exporter_build_info{version=") != NULL,
+		"collectors: the exporter's own families are there");
+	free(p.buf);
+
+	memset(&p, 0, sizeof(p));
+	if (system("rm -rf " SYSFS_PCI "/drivers/" DRIVER_NAME " && touch " SYSFS_PCI "/drivers/"
+		   DRIVER_NAME))
+		verdict(false, "make the driver directory a file");
+	err = build_page(&p);
+	verdict(!err && p.buf && strstr(p.buf, "vfio_exporter_collector_success{collector=\"sysfs\"} 0\n") &&
+		!strstr(p.buf, "vfio_device_info{"),
+		"collectors: an unreadable sysfs reports 0, no device_info series");
+	free(p.buf);
 }
 
 /* A sysfs of a bound edu device, a bound igb VF 1 of a PF, a stale entry. */
@@ -162,29 +228,43 @@ static void sysfs(void)
 	symlink("../0000:00:16.2", SYSFS_PCI "/devices/0000:00:06.0/virtfn1");
 	symlink("../../drivers/igb", SYSFS_PCI "/devices/0000:00:06.0/driver");
 
+	vfb_sysfs_root = SYSFS_ROOT;
 	err = read_bound(&s);
 	verdict(!err, "read_bound on the fake sysfs");
 	for (int i = 0; i < s.ndevs; i++) {
-		if (s.devs[i].sbdf == 0x20)
+		if (s.devs[i].dev.sbdf == 0x20)
 			edu = &s.devs[i];
-		if (s.devs[i].sbdf == (0x16 << 3 | 2))
+		if (s.devs[i].dev.sbdf == (0x16 << 3 | 2))
 			vf = &s.devs[i];
 	}
 	verdict(s.ndevs == 2 && edu && vf, "two bound devices: the stale entry and files skipped");
 	if (edu) {
-		expect_str("edu: vendor without 0x", edu->vendor, "1234");
-		expect_str("edu: device", edu->device, "11e8");
-		expect_str("edu: driver", edu->driver, DRIVER_NAME);
-		expect_str("edu: no pf", edu->pf, "");
-		expect_str("edu: no vf", edu->vf, "");
+		struct page p = {};
+
+		verdict(edu->dev.vendor == 0x1234, "edu: vendor read as a number (0x1234)");
+		verdict(edu->dev.device == 0x11e8, "edu: device");
+		expect_str("edu: driver", edu->dev.driver, DRIVER_NAME);
+		expect_str("edu: no pf", edu->dev.pf, "");
+		verdict(edu->dev.vf == -1, "edu: no vf");
+		/* The labels, as the page shows them. */
+		put_scrape(&p, &s);
+		verdict(p.buf && strstr(p.buf, "vfio_device_info{bdf=\"0000:00:04.0\",vendor=\"1234\","
+					"device=\"11e8\",driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\"} 1\n"),
+			"edu: vendor without 0x, device, no pf, no vf on the page");
+		verdict(p.buf && strstr(p.buf, "vfio_device_info{bdf=\"0000:00:16.2\",vendor=\"8086\","
+					"device=\"10ca\",driver=\"vfio-pci-bpf\",pf=\"0000:00:06.0\","
+					"vf=\"1\"} 1\n"),
+			"VF: vendor, device, pf and vf on the page");
+		free(p.buf);
 	}
 	if (vf) {
-		expect_str("VF: vendor", vf->vendor, "8086");
-		expect_str("VF: device", vf->device, "10ca");
-		expect_str("VF: pf is the physfn's BDF", vf->pf, "0000:00:06.0");
-		expect_str("VF: vf is its virtfn index", vf->vf, "1");
+		verdict(vf->dev.vendor == 0x8086, "VF: vendor");
+		verdict(vf->dev.device == 0x10ca, "VF: device");
+		expect_str("VF: pf is the physfn's BDF", vf->dev.pf, "0000:00:06.0");
+		verdict(vf->dev.vf == 1, "VF: vf is its virtfn index (1)");
 	}
 	free(s.devs);
+	collectors();
 	if (system("rm -rf " SYSFS_PCI))
 		verdict(false, "remove the fake sysfs");
 }
@@ -230,6 +310,11 @@ static void bdfs(void)
 	__u32 sbdf = 0;
 
 	verdict(!vfb_parse_bdf("0000:00:04.0", &sbdf) && sbdf == 0x20, "parse 0000:00:04.0");
+	sbdf = 0;
+	verdict(!vfb_parse_bdf("00:04.0", &sbdf) && sbdf == 0x20, "parse 00:04.0 (lspci's form)");
+	verdict(vfb_parse_bdf("0:04.0", &sbdf) != 0, "0:04.0 refused");
+	verdict(vfb_parse_bdf("0000:00:04.0 ", &sbdf) != 0, "a trailing space refused");
+	verdict(vfb_parse_bdf("0x00:00:04.0", &sbdf) != 0, "0x00:00:04.0 refused");
 	verdict(!vfb_parse_bdf("0001:3a:1f.7", &sbdf) && sbdf == (0x1u << 16 | 0x3a << 8 | 0x1f << 3 | 7),
 		"parse 0001:3a:1f.7");
 	verdict(vfb_parse_bdf("0000:00:20.0", &sbdf) != 0, "device 0x20 refused");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of loader/pins.c: the pin tree is made root's and 0700 whatever
+ * Unit tests of lib/pins.c: the pin tree is made root's and 0700 whatever
  * the umask, and a directory or pin that someone else could change (not
  * root's, another mode, a symbolic link, not a directory) is refused with a
  * message naming it, and left as it was; the module's policies and core

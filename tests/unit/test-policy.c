@@ -47,9 +47,12 @@ static const char good[] =
 
 static void test_good(void)
 {
-	struct vfp_device edu = { "0000:00:04.0", 0x1234, 0x11e8, "", -1, "" };
-	struct vfp_device vf1 = { "0000:00:16.2", 0x8086, 0x10ca, "0000:00:06.0", 1, "" };
-	struct vfp_device vf0 = { "0000:00:16.0", 0x8086, 0x10ca, "0000:00:06.0", 0, "" };
+	struct vfb_device edu = { .bdf = "0000:00:04.0", .vendor = 0x1234, .device = 0x11e8,
+				  .vf = -1 };
+	struct vfb_device vf1 = { .bdf = "0000:00:16.2", .vendor = 0x8086, .device = 0x10ca,
+				  .pf = "0000:00:06.0", .vf = 1 };
+	struct vfb_device vf0 = { .bdf = "0000:00:16.0", .vendor = 0x8086, .device = 0x10ca,
+				  .pf = "0000:00:06.0", .vf = 0 };
 	const struct vfp_entry *e;
 	const struct vfp_policy *p;
 	struct vfp_file f;
@@ -126,6 +129,114 @@ static const struct {
 	{ "bar out of range", "version: 1\npolicies:\n  - name: p\n    bars: [ { bar: 6, trap: true } ]\n",
 	  "bad.yaml:4:20: bar 6 is out of range (at most 0x5)" },
 	{ "empty file", "", "bad.yaml:1:1: empty policy file (expected version: 1 and policies:)" },
+	/* Numbers are digits, decimal or 0x hex; strtoull() alone took more. */
+	{ "a number with a leading blank",
+	  "version: 1\npolicies:\n  - name: p\n    config: [ { offset: \" 16\", write: deny } ]\n",
+	  "bad.yaml:4:25: offset must be a number, not ' 16'" },
+	{ "a number with a sign",
+	  "version: 1\npolicies:\n  - name: p\n    config: [ { offset: +16, write: deny } ]\n",
+	  "bad.yaml:4:25: offset must be a number, not '+16'" },
+	{ "a negative number that wraps to 1", "version: \" -18446744073709551615\"\npolicies: []\n",
+	  "bad.yaml:1:10: version must be a number, not ' -18446744073709551615'" },
+	{ "0x twice",
+	  "version: 1\npolicies:\n  - name: p\n    config: [ { offset: 0x0x10, write: deny } ]\n",
+	  "bad.yaml:4:25: offset must be a number, not '0x0x10'" },
+	/* A BDF is exactly DDDD:BB:DD.F; sscanf() alone took 0x and blanks. */
+	{ "a BDF with 0x", "version: 1\npolicies:\n  - name: p\n    match: { bdf: 0x00:00:04.0 }\n",
+	  "bad.yaml:4:19: match.bdf must be a PCI address like 0000:01:00.0, not '0x00:00:04.0'" },
+	{ "a BDF with a blank", "version: 1\npolicies:\n  - name: p\n    match: { pf: \" 000:00:06.0\" }\n",
+	  "bad.yaml:4:18: match.pf must be a PCI address like 0000:01:00.0, not ' 000:00:06.0'" },
+	{ "a BDF with shifted fields",
+	  "version: 1\npolicies:\n  - name: p\n    match: { bdf: 0000:0:004.0 }\n",
+	  "bad.yaml:4:19: match.bdf must be a PCI address like 0000:01:00.0, not '0000:0:004.0'" },
+	/* A NUL inside a quoted scalar: as a C string it was its first part. */
+	{ "a NUL in a name", "version: 1\npolicies:\n  - name: \"a\\0b\"\n",
+	  "bad.yaml:3:11: policy needs a name" },
+	{ "a NUL in a number",
+	  "version: 1\npolicies:\n  - name: p\n    config: [ { offset: 0x10, read: \"0x12\\0junk\" } ]\n",
+	  "bad.yaml:4:37: read (allow, deny or a value) must be a number" },
+	/* Rules that contradict or shadow each other: both are named. */
+#define CFG "version: 1\npolicies:\n  - name: p\n    config:\n"
+	{ "write: deny and write: mask on the same byte",
+	  CFG "      - { offset: 0x3c, size: 1, write: deny }\n"
+	      "      - { offset: 0x3c, size: 1, write: mask, mask: 1 }\n",
+	  "bad.yaml:6:41: write: mask on 0x3c contradicts write: deny on 0x3c (line 5, column 41): "
+	  "deny wins: the mask never applies" },
+	{ "a write: mask, then a deny over it",
+	  CFG "      - { offset: 0x04, size: 2, write: mask, mask: 4 }\n"
+	      "      - { offset: 0x04, write: deny }\n",
+	  "bad.yaml:6:32: write: deny on 0x4-0x7 contradicts write: mask on 0x4-0x5 (line 5, column 41): "
+	  "deny wins: the mask never applies" },
+	{ "read: deny and a read value on overlapping bytes",
+	  CFG "      - { offset: 0x2c, read: deny }\n"
+	      "      - { offset: 0x2e, size: 2, read: 0 }\n",
+	  "bad.yaml:6:40: read: 0 on 0x2e-0x2f contradicts read: deny on 0x2c-0x2f (line 5, column 31): "
+	  "deny wins: the value is never read" },
+	{ "two read values for the same bytes",
+	  CFG "      - { offset: 0x2c, read: 1 }\n"
+	      "      - { offset: 0x2c, read: 2 }\n",
+	  "bad.yaml:6:31: read: 2 on 0x2c-0x2f contradicts read: 1 on 0x2c-0x2f (line 5, column 31): "
+	  "two values for the same bytes: give one" },
+	{ "two masks on one byte",
+	  CFG "      - { offset: 0x04, size: 2, write: mask, mask: 4 }\n"
+	      "      - { offset: 0x05, size: 1, write: mask, mask: 1 }\n",
+	  "bad.yaml:6:41: write: mask on 0x5 contradicts write: mask on 0x4-0x5 (line 5, column 41): "
+	  "two masks for the same bytes: give one" },
+	{ "a deny inside an earlier deny (shadowed)",
+	  CFG "      - { offset: 0x40, size: 16, read: deny }\n"
+	      "      - { offset: 0x44, read: deny }\n",
+	  "bad.yaml:6:31: read: deny on 0x44-0x47 is shadowed by read: deny on 0x40-0x4f (line 5, column 41): "
+	  "those bytes are denied already" },
+	{ "a deny over an earlier deny",
+	  CFG "      - { offset: 0x44, write: deny }\n"
+	      "      - { offset: 0x40, size: 16, write: deny }\n",
+	  "bad.yaml:6:42: write: deny on 0x40-0x4f shadows write: deny on 0x44-0x47 (line 5, column 32): "
+	  "that rule changes nothing" },
+	{ "an allow inside a deny (no exception)",
+	  CFG "      - { offset: 0x40, size: 16, read: deny }\n"
+	      "      - { offset: 0x44, read: allow, write: deny }\n",
+	  "bad.yaml:6:31: read: allow on 0x44-0x47 contradicts read: deny on 0x40-0x4f (line 5, column 41): "
+	  "deny wins: an allow makes no exception to it" },
+	{ "an allow over a read value",
+	  CFG "      - { offset: 0x2c, read: 0x1234 }\n"
+	      "      - { offset: 0x2c, size: 2, read: allow, write: deny }\n",
+	  "bad.yaml:6:40: read: allow on 0x2c-0x2d contradicts read: 0x1234 on 0x2c-0x2f (line 5, column 31): "
+	  "the value is read instead: an allow makes no exception to it" },
+#define BARS "version: 1\npolicies:\n  - name: p\n    bars:\n"
+	{ "a BAR deny inside an earlier deny: all (shadowed)",
+	  BARS "      - { bar: 0, deny: all }\n"
+	       "      - { bar: 0, offset: 0x80, size: 4, deny: write }\n",
+	  "bad.yaml:6:48: deny: write on BAR0 0x80-0x83 is shadowed by deny: all on BAR0 from 0x0 "
+	  "(line 5, column 25): that is denied already" },
+	{ "a BAR deny over an earlier one",
+	  BARS "      - { bar: 0, offset: 0x80, size: 4, deny: write }\n"
+	       "      - { bar: 0, offset: 0x40, deny: write }\n",
+	  "bad.yaml:6:39: deny: write on BAR0 from 0x40 shadows deny: write on BAR0 0x80-0x83 "
+	  "(line 5, column 48): that rule changes nothing" },
+	{ "trap: false on a BAR with a deny rule",
+	  BARS "      - { bar: 2, trap: false }\n"
+	       "      - { bar: 2, offset: 0x80, size: 4, deny: write }\n",
+	  "bad.yaml:6:48: deny: write on BAR2 0x80-0x83 contradicts trap: false (line 5, column 25): "
+	  "a BAR with a deny rule is always trapped" },
+	{ "trap: true and trap: false on one BAR",
+	  BARS "      - { bar: 2, trap: true }\n      - { bar: 2, trap: false }\n",
+	  "bad.yaml:6:25: trap: false for BAR2 contradicts trap: true (line 5, column 25)" },
+	{ "two policies with the same match",
+	  "version: 1\npolicies:\n  - name: a\n    match: { vendor: 0x8086 }\n"
+	  "  - name: b\n    match: { vendor: 0x8086 }\n",
+	  "bad.yaml:6:12: policy 'b' has the same match as policy 'a' (line 3), which comes first: "
+	  "'b' never applies" },
+	{ "a policy behind a broader one",
+	  "version: 1\npolicies:\n  - name: a\n    match: { vendor: 0x8086 }\n"
+	  "  - name: b\n    match: { device: 0x10ca, vendor: 0x8086 }\n",
+	  "bad.yaml:6:12: policy 'b' never applies: policy 'a' (line 3) comes first and matches "
+	  "every device it matches" },
+	{ "a mode that does not exist",
+	  "version: 1\npolicies:\n  - name: a\n    mode: permissive\n",
+	  "bad.yaml:4:11: mode must be one of enforce, monitor, not 'permissive'" },
+	{ "two catch-all policies", "version: 1\npolicies:\n  - name: a\n  - name: b\n",
+	  "bad.yaml:4:5: policy 'b' has the same match as policy 'a' (line 3), which comes first: "
+	  "'b' never applies" },
 };
 
 static void test_bad(void)
@@ -144,6 +255,30 @@ static void test_bad(void)
 	}
 }
 
+/* mode: enforce by default, monitor when it says so; it changes no rule. */
+static void test_mode(void)
+{
+	static const char text[] =
+		"version: 1\npolicies:\n"
+		"  - name: tried\n    match: { bdf: 0000:00:04.0 }\n    mode: monitor\n"
+		"    config:\n      - { offset: 0x3c, size: 1, write: deny }\n"
+		"  - name: kept\n    mode: enforce\n"
+		"    config:\n      - { offset: 0x3c, size: 1, write: deny }\n";
+	struct vfp_file f;
+	char err[256] = "";
+
+	verdict(!vfp_parse_string("mode.yaml", text, strlen(text), &f, err, sizeof(err)),
+		"mode: monitor and enforce parse (%s)", err);
+	if (f.n != 2)
+		return;
+	verdict(f.entries[0].policy.monitor == 1, "mode: monitor compiles to monitor");
+	verdict(f.entries[1].policy.monitor == 0, "mode: enforce compiles to enforce");
+	verdict(f.entries[0].policy.n_config == 1 &&
+		f.entries[0].policy.config[0].actions == VFP_CFG_DENY_WRITE,
+		"mode: the rules are the same in monitor mode");
+	vfp_file_free(&f);
+}
+
 static void test_missing_file(void)
 {
 	struct vfp_file f;
@@ -152,13 +287,98 @@ static void test_missing_file(void)
 	verdict(vfp_parse_file("/nonexistent/p.yaml", &f, err, sizeof(err)) == -1 &&
 		!strcmp(err, "/nonexistent/p.yaml: No such file or directory"),
 		"missing file named with errno (%s)", err);
+	/* fopen() takes a directory; reading it fails, which is no empty file. */
+	verdict(vfp_parse_file("/", &f, err, sizeof(err)) == -1 &&
+		!strcmp(err, "/: Is a directory") && !f.entries,
+		"a directory is refused as one (%s)", err);
+}
+
+/* Decimal means decimal: a leading 0 is no octal (010 was 8, 08 an error). */
+static void test_numbers(void)
+{
+	static const char text[] =
+		"version: 1\npolicies:\n  - name: p\n    config:\n"
+		"      - { offset: 010, size: 02, write: deny }\n"
+		"      - { offset: 0X1C, size: 08, read: deny }\n"
+		"    match: { bdf: 0000:00:1F.7 }\n";
+	struct vfp_file f;
+	char err[256] = "";
+	const struct vfp_policy *p;
+
+	if (vfp_parse_string("n.yaml", text, strlen(text), &f, err, sizeof(err))) {
+		verdict(0, "numbers: parses (%s)", err);
+		return;
+	}
+	p = &f.entries[0].policy;
+	verdict(p->config[0].offset == 10 && p->config[0].size == 2,
+		"numbers: 010 is ten, 02 two (%u, %u)", p->config[0].offset, p->config[0].size);
+	verdict(p->config[1].offset == 0x1c && p->config[1].size == 8,
+		"numbers: 0X1C is hex, 08 eight (%#x, %u)", p->config[1].offset, p->config[1].size);
+	verdict(!strcmp(f.entries[0].match.bdf, "0000:00:1f.7"),
+		"numbers: an upper-case BDF is taken, in sysfs spelling (%s)", f.entries[0].match.bdf);
+	vfp_file_free(&f);
+}
+
+/* Rules that only look alike: they compile, and to what they say. */
+static void test_legit_combinations(void)
+{
+	static const char text[] =
+		"version: 1\npolicies:\n  - name: nic-vf\n    match: { pf: 0000:00:06.0, vf: 1 }\n"
+		"    config:\n"
+		/* a read value and a write mask on one register */
+		"      - { offset: 0x04, size: 2, read: 0x0146, write: mask, mask: 0x0004 }\n"
+		/* a read deny and a write mask on the same bytes, in two rules */
+		"      - { offset: 0x40, size: 4, read: deny }\n"
+		"      - { offset: 0x40, size: 4, write: mask, mask: 0xff }\n"
+		/* denies that overlap without one holding the other: they add up */
+		"      - { offset: 0x80, size: 8, read: deny }\n"
+		"      - { offset: 0x84, size: 8, read: deny }\n"
+		/* neighbours in one dword */
+		"      - { offset: 0x3c, size: 1, write: deny }\n"
+		"      - { offset: 0x3d, size: 1, write: mask, mask: 0x01 }\n"
+		/* a read deny and a write deny on the same bytes */
+		"      - { offset: 0x10, size: 4, read: deny }\n"
+		"      - { offset: 0x10, size: 4, write: deny }\n"
+		"    bars:\n"
+		"      - { bar: 0, trap: true }\n"
+		"      - { bar: 0, offset: 0x80, size: 4, deny: read }\n"
+		"      - { bar: 0, offset: 0x80, size: 4, deny: write }\n"
+		"      - { bar: 0, offset: 0x82, size: 4, deny: write }\n"
+		"      - { bar: 2, deny: write }\n"
+		"      - { bar: 3, trap: false }\n"
+		"  - name: other-vfs\n    match: { pf: 0000:00:06.0 }\n"
+		"  - name: vf1-of-any-pf\n    match: { vf: 1 }\n"
+		"  - name: edu\n    match: { vendor: 0x1234, device: 0x11e8 }\n"
+		"  - name: intel\n    match: { vendor: 0x8086 }\n"
+		"  - name: rest\n";
+	const struct vfp_policy *p;
+	struct vfp_file f;
+	char err[256] = "";
+
+	if (vfp_parse_string("ok.yaml", text, strlen(text), &f, err, sizeof(err))) {
+		verdict(0, "legit combinations compile (%s)", err);
+		return;
+	}
+	verdict(f.n == 6, "legit combinations: six policies, each reachable (%d)", f.n);
+	p = &f.entries[0].policy;
+	verdict(p->n_config == 9 && p->config[0].actions == (VFP_CFG_SUBST_READ | VFP_CFG_MASK_WRITE) &&
+		p->config[0].value == 0x0146 && p->config[0].mask == 0x0004,
+		"legit combinations: a read value and a write mask on one register");
+	verdict(p->config[1].actions == VFP_CFG_DENY_READ && p->config[2].actions == VFP_CFG_MASK_WRITE,
+		"legit combinations: a read deny and a write mask on the same bytes");
+	verdict(p->n_bar == 4 && p->trap_bars == 1, "legit combinations: four BAR denies, BAR0 trapped (%u, %#x)",
+		p->n_bar, p->trap_bars);
+	vfp_file_free(&f);
 }
 
 int main(void)
 {
 	test_good();
 	test_bad();
+	test_mode();
 	test_missing_file();
+	test_numbers();
+	test_legit_combinations();
 	printf("test-policy: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

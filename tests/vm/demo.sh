@@ -31,7 +31,9 @@ echo "  echo $EDU0 > /sys/bus/pci/drivers_probe"
 bind "$EDU0" vfio-pci-bpf || exit 1
 echo "  driver: $(driver_of "$EDU0"), IOMMU group $(basename "$(readlink /sys/bus/pci/devices/$EDU0/iommu_group)")"
 
-# vt_start ARGS...: vfio-trace live on the console until vt_stop.
+# vt_start ARGS...: vfio-trace live on the console until vt_stop.  Its
+# stderr is shown in order: "tracing ...; Ctrl-C to stop" before the
+# events, what it says at exit after them.
 vt_start() {
 	"$VT" "$@" 2>"$OUT/vt.err" &
 	VT_PID=$!
@@ -39,8 +41,12 @@ vt_start() {
 	while ! grep -q tracing "$OUT/vt.err" 2>/dev/null && [ $i -lt 600 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
+	sed 's/^/  /' "$OUT/vt.err"
 }
-vt_stop() { sleep 0.5; kill -INT "$VT_PID"; wait "$VT_PID"; sed 's/^/  /' "$OUT/vt.err"; }
+vt_stop() {
+	sleep 0.5; kill -INT "$VT_PID"; wait "$VT_PID"
+	sed '1,/tracing/d; s/^/  /' "$OUT/vt.err"
+}
 
 step "live: vfio-trace -d $EDU0 (all but reads) while a VFIO user works the device"
 vt_start -d "$EDU0" -e open,close,config_write,bar_write,mmap,set_irqs,irq_vector,irq
@@ -50,6 +56,8 @@ vt_stop
 echo "  client: $(tail -n 1 "$OUT/demo-client.err")"
 
 step "statistics: vfio-trace -s, counts per event and interrupts per vector"
+echo "  (the client reads past the end of config space and asks for the VGA"
+echo "  region edu does not have, on purpose: those are the ERRORS below)"
 vt_start -s -d "$EDU0"
 "$CLIENT" "$EDU0" config msi intx >/dev/null 2>&1
 vt_stop

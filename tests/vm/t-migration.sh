@@ -57,11 +57,11 @@ cat "$TRACING/trace" >"$OUT/trace.txt"
 sed -n 's/.*vfio_pci_bpf_mig_transition: //p' "$OUT/trace.txt" |
 	sed 's/ duration_ns=[0-9]*$//' >"$OUT/trace-transition.txt"
 cat >"$OUT/trace-transition.want" <<WANT
-$EDU0 from=2 to=3 ret=0
-$EDU0 from=3 to=2 ret=0
-$EDU0 from=2 to=99 ret=-22
-$EDU1 from=2 to=4 ret=0
-$EDU1 from=4 to=2 ret=0
+$EDU0 from=RUNNING to=STOP_COPY ret=0
+$EDU0 from=STOP_COPY to=RUNNING ret=0
+$EDU0 from=RUNNING to=0x63 ret=-22
+$EDU1 from=RUNNING to=RESUMING ret=0
+$EDU1 from=RESUMING to=RUNNING ret=0
 WANT
 if diff -u "$OUT/trace-transition.want" "$OUT/trace-transition.txt" >"$OUT/trace-transition.diff"; then
 	pass "trace: mig_transition: 5 events with the right from, to and ret"
@@ -69,7 +69,7 @@ else
 	fail "trace: mig_transition events differ: $(tr '\n' ' ' <"$OUT/trace-transition.diff")"
 fi
 check "trace: mig_transition: RUNNING -> STOP_COPY has a duration" \
-	grep -q "vfio_pci_bpf_mig_transition: $EDU0 from=2 to=3 ret=0 duration_ns=[1-9]" "$OUT/trace.txt"
+	grep -q "vfio_pci_bpf_mig_transition: $EDU0 from=RUNNING to=STOP_COPY ret=0 duration_ns=[1-9]" "$OUT/trace.txt"
 
 sed -n 's/.*vfio_pci_bpf_mig_data: //p' "$OUT/trace.txt" >"$OUT/trace-data.txt"
 cat >"$OUT/trace-data.want" <<WANT

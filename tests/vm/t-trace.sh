@@ -15,7 +15,7 @@ check "modules load" load_modules
 check "edu0 bound to vfio-pci-bpf" bind "$EDU0" vfio-pci-bpf
 check "tracefs lists the vfio_pci_bpf system" test -d $T/events/vfio_pci_bpf
 n=$(ls -d $T/events/vfio_pci_bpf/vfio_pci_bpf_* | wc -l)
-check "13 events in the system ($n)" test "$n" -eq 13
+check "14 events in the system ($n)" test "$n" -eq 14
 
 # The known sequence: open (2 config reads for the ids), then one of each.
 SEQ="cfg-read:0x0:2 cfg-write:0x3c:1:0x5a bar-read:0x0 bar-write:0x4:0x0 msi-on msi-off do-reset bar-mmap"
@@ -98,6 +98,13 @@ bpftrace -q -e 'tracepoint:vfio_pci_bpf:vfio_pci_bpf_config_read { @reads[args->
 has "bpftrace: counts config reads by offset and size (0x3c)" "$OUT/bt-reads.txt" '^@reads\[60, 1\]: 1$'
 has "bpftrace: counts config reads by offset and size (vendor)" "$OUT/bt-reads.txt" '^@reads\[0, 2\]: 1$'
 
+# The bdf field is a string: str() prints it (Debian's bpftrace 0.17 would
+# print the bare field as a number), as docs/tracepoints.md shows.
+bpftrace -q -e 'tracepoint:vfio_pci_bpf:vfio_pci_bpf_config_read { printf("dev %s slot %u\n", str(args->bdf), args->slot); exit(); }' \
+	-c "$CLIENT $EDU0 cfg-read:0x3c:1" >"$OUT/bt-bdf.txt" 2>&1
+has "bpftrace: str(args->bdf) is the device's name, args->slot its slot" "$OUT/bt-bdf.txt" \
+	"^dev $EDU0 slot [0-9]"
+
 # --- tp_btf, and interrupt deliveries ----------------------------------------
 run_traced() {	# run_traced NAME CLIENT-ARGS...: client under trace-test
 	_n=$1; shift
@@ -124,6 +131,10 @@ for ev in open:1 close:1 reset:1 config_read:3 config_write:1 bar_read:1 bar_wri
 done
 has "tp_btf: arguments of the last config read" "$b" \
 	"last_config_read off=0 size=2 value=0x1234 ret=2"
+has "tp_btf: the sbdf argument is the pci_dev's bus and devfn, every event" "$b" \
+	"^sbdf_mismatch 0$"
+slot=$(sed -n 's/^last_slot //p' "$b")
+check "tp_btf: the slot argument is below 256 ($slot)" test "${slot:-999}" -lt 256
 
 run_traced irq msi
 check "the client's MSI check passed under tracing" grep -q '^PASS: msi: factorial completion interrupt' "$OUT/irq.client"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The pin tree of vfio-bpf, and the kernel's own view of what is attached.
+ * libvfiobpf pins: the pin tree of vfio-bpf, and the kernel's own view of what is attached.
  *
  * Everything vfio-bpf pins lives under /sys/fs/bpf/vfio-bpf:
  *

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf.h"
+#include "counters.h"
+#include "pins.h"
+#include "vfio_trace.h"
+#include "vfio_trace.skel.h"
+
+/* Everything but irq_vector, whose count tells nothing. */
+#define COUNTED_KINDS ((1u << VFT_NR_KINDS) - 1 - (1u << VFT_IRQ_VECTOR))
+
+/*
+ * The module's tracepoints count; of the core programs (vfio-trace's
+ * stock-kernel mode) only those that time accesses run.
+ */
+static struct vfio_trace_bpf *open_and_load(const char *prog)
+{
+	const struct vfb_trace_opts o = {
+		.mode = VFB_TRACE_MODULE,
+		.latency = true,
+		.sbdf = VFT_ALL_DEVICES,
+		.kinds = COUNTED_KINDS,
+	};
+
+	return vfb_trace_load(&o, prog);
+}
+
+void vfb_counters_of(struct vfb_counters *c, struct vfio_trace_bpf *skel)
+{
+	c->skel = NULL;
+	c->counts = bpf_map__fd(skel->maps.counts);
+	c->deliveries = bpf_map__fd(skel->maps.deliveries);
+	c->hists = bpf_map__fd(skel->maps.hists);
+	c->decisions = bpf_map__fd(skel->maps.decisions);
+}
+
+int vfb_counters_load(struct vfb_counters *c, const char *prog)
+{
+	struct vfio_trace_bpf *skel;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->counts = c->deliveries = c->hists = c->decisions = -1;
+	skel = open_and_load(prog);
+	if (!skel)
+		return -EINVAL;
+	err = vfio_trace_bpf__attach(skel);
+	if (err) {
+		fprintf(stderr, "%s: cannot attach to the vfio_pci_bpf tracepoints: %s\n",
+			prog, strerror(-err));
+		vfio_trace_bpf__destroy(skel);
+		return err;
+	}
+	vfb_counters_of(c, skel);
+	c->skel = skel;
+	return 0;
+}
+
+int vfb_counters_load_pinned(const char *prog)
+{
+	struct vfio_trace_bpf *skel;
+	struct bpf_program *p;
+	struct vfb_dir dir;
+	char msg[512];
+	int err = 0, fd;
+
+	/* Root's 0700 directories all the way (pins.h): made, or refused. */
+	err = vfb_pins_open(VFB_REL_COUNTERS, true, &dir, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "%s: %s\n", prog, msg);
+		return err;
+	}
+	fd = vfb_pin_get(&dir, "counts", msg, sizeof(msg));
+	if (fd >= 0 || fd != -ENOENT) {
+		if (fd >= 0)
+			close(fd);
+		else
+			fprintf(stderr, "%s: %s\n", prog, msg);
+		vfb_dir_close(&dir);
+		return fd >= 0 ? -EEXIST : fd;
+	}
+	skel = open_and_load(prog);
+	if (!skel) {
+		vfb_dir_close(&dir);
+		return -EINVAL;
+	}
+	/* A pinned link per program: they stay attached once we are gone. */
+	bpf_object__for_each_program(p, skel->obj) {
+		char name[128];
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(p))
+			continue;
+		link = bpf_program__attach(p);
+		if (!link) {
+			err = -errno;
+			fprintf(stderr, "%s: cannot attach %s: %s\n", prog,
+				bpf_program__name(p), strerror(errno));
+			goto out_unpin;
+		}
+		snprintf(name, sizeof(name), "link_%s", bpf_program__name(p));
+		err = vfb_pin_put(&dir, name, bpf_link__fd(link));
+		bpf_link__destroy(link);
+		if (err)
+			goto out_unpin;
+	}
+	err = vfb_pin_put(&dir, "deliveries", bpf_map__fd(skel->maps.deliveries));
+	if (!err)
+		err = vfb_pin_put(&dir, "hists", bpf_map__fd(skel->maps.hists));
+	if (!err)
+		err = vfb_pin_put(&dir, "decisions", bpf_map__fd(skel->maps.decisions));
+	/* counts last: its pin says the set is complete. */
+	if (!err)
+		err = vfb_pin_put(&dir, "counts", bpf_map__fd(skel->maps.counts));
+	if (!err)
+		goto out;
+out_unpin:
+	fprintf(stderr, "%s: pinning the counters failed: %s\n", prog, strerror(-err));
+	vfb_counters_unpin();
+out:
+	vfio_trace_bpf__destroy(skel);
+	vfb_dir_close(&dir);
+	return err;
+}
+
+int vfb_counters_open_pinned(struct vfb_counters *c)
+{
+	struct vfb_dir dir;
+	char msg[512];
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->counts = c->deliveries = c->hists = c->decisions = -1;
+	err = vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg));
+	if (err) {
+		if (err != -ENOENT)
+			fprintf(stderr, "warning: not reading the pinned counters: %s\n", msg);
+		return -ENOENT;
+	}
+	c->counts = vfb_pin_get(&dir, "counts", msg, sizeof(msg));
+	if (c->counts >= 0)
+		c->deliveries = vfb_pin_get(&dir, "deliveries", msg, sizeof(msg));
+	if (c->deliveries >= 0)
+		c->hists = vfb_pin_get(&dir, "hists", msg, sizeof(msg));
+	if (c->hists >= 0) {
+		char none[512];
+
+		/* Optional: counters pinned before policy decisions were counted. */
+		c->decisions = vfb_pin_get(&dir, "decisions", none, sizeof(none));
+	}
+	vfb_dir_close(&dir);
+	if (c->counts < 0 || c->deliveries < 0 || c->hists < 0) {
+		if (c->counts != -ENOENT)
+			fprintf(stderr, "warning: not reading the pinned counters: %s\n", msg);
+		vfb_counters_close(c);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int vfb_counters_unpin(void)
+{
+	struct vfb_dir root, dir;
+	struct dirent *de;
+	char msg[512];
+	int n = 0;
+	DIR *d;
+
+	if (vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg)))
+		return 0;
+	d = fdopendir(dup(dir.fd));
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] != '.')
+			n += !vfb_pin_remove(&dir, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	vfb_dir_close(&dir);
+	if (!vfb_pins_open(VFB_REL_ROOT, false, &root, msg, sizeof(msg))) {
+		unlinkat(root.fd, "counters", AT_REMOVEDIR);
+		vfb_dir_close(&root);
+	}
+	return n;
+}
+
+void vfb_counters_close(struct vfb_counters *c)
+{
+	if (c->skel) {
+		vfio_trace_bpf__destroy(c->skel);
+	} else {
+		if (c->counts >= 0)
+			close(c->counts);
+		if (c->deliveries >= 0)
+			close(c->deliveries);
+		if (c->hists >= 0)
+			close(c->hists);
+		if (c->decisions >= 0)
+			close(c->decisions);
+	}
+	memset(c, 0, sizeof(*c));
+	c->counts = c->deliveries = c->hists = c->decisions = -1;
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+static int ncpus(void)
+{
+	static int n;
+
+	if (!n)
+		n = libbpf_num_possible_cpus();
+	return n;
+}
+
+/* Room for one more of @size in *@arr (of *@n, *@cap); -ENOMEM. */
+static int grow(void **arr, int n, int *cap, size_t size)
+{
+	void *a;
+
+	if (n < *cap)
+		return 0;
+	a = realloc(*arr, (*cap ? 2 * *cap : 64) * size);
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	*cap = *cap ? 2 * *cap : 64;
+	return 0;
+}
+
+/*
+ * Every key of the per-CPU map @fd with its value summed over CPUs, as
+ * records of @rec_size: the key (@key_size, a multiple of 8), then the sum.
+ * Every value is an array of __u64 (@val_size bytes), so one sum serves
+ * them all.  Returns how many records, or -errno.
+ */
+static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec_size)
+{
+	int n = 0, cap = 0, err, ncpu = ncpus();
+	size_t words = val_size / sizeof(__u64);
+	char key[64], next[64];
+	void *arr = NULL;
+	__u64 *vals;
+
+	*out = NULL;
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, val_size);
+	if (!vals)
+		return -ENOMEM;
+	for (err = bpf_map_get_next_key(fd, NULL, next); !err;
+	     err = bpf_map_get_next_key(fd, key, next)) {
+		char *rec;
+		__u64 *sum;
+
+		memcpy(key, next, key_size);
+		if (bpf_map_lookup_elem(fd, next, vals))
+			continue;	/* deleted meanwhile; we never do */
+		if (grow(&arr, n, &cap, rec_size)) {
+			err = -ENOMEM;
+			break;
+		}
+		rec = (char *)arr + n++ * rec_size;
+		memset(rec, 0, rec_size);
+		memcpy(rec, next, key_size);
+		sum = (__u64 *)(rec + key_size);
+		for (int c = 0; c < ncpu; c++)
+			for (size_t w = 0; w < words; w++)
+				sum[w] += vals[c * words + w];
+	}
+	free(vals);
+	if (err && err != -ENOENT) {
+		free(arr);
+		return err;
+	}
+	*out = arr;
+	return n;
+}
+
+static int cmp_key(const struct vft_count_key *x, const struct vft_count_key *y)
+{
+	if (x->sbdf != y->sbdf)
+		return x->sbdf < y->sbdf ? -1 : 1;
+	return x->kind < y->kind ? -1 : x->kind > y->kind;
+}
+
+/* Records of counts and latency: their key comes first. */
+static int cmp_keyed(const void *a, const void *b)
+{
+	return cmp_key(a, b);
+}
+
+/* walk() writes the sum right after the key: the records must say so. */
+_Static_assert(offsetof(struct vfb_count, n) == sizeof(struct vft_count_key), "vfb_count");
+_Static_assert(offsetof(struct vfb_delivery, n) == sizeof(struct vft_vector), "vfb_delivery");
+_Static_assert(offsetof(struct vfb_latency, h) == sizeof(struct vft_count_key), "vfb_latency");
+
+int vfb_delivery_cmp(const void *a, const void *b)
+{
+	const struct vft_vector *x = &((const struct vfb_delivery *)a)->v;
+	const struct vft_vector *y = &((const struct vfb_delivery *)b)->v;
+
+	if (x->sbdf != y->sbdf)
+		return x->sbdf < y->sbdf ? -1 : 1;
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	return x->vector < y->vector ? -1 : x->vector > y->vector;
+}
+
+static int cmp_decision(const void *a, const void *b)
+{
+	const struct vft_decision_key *x = a, *y = b;
+
+	if (x->sbdf != y->sbdf)
+		return x->sbdf < y->sbdf ? -1 : 1;
+	if (x->hook != y->hook)
+		return x->hook < y->hook ? -1 : 1;
+	if (x->verdict != y->verdict)
+		return x->verdict < y->verdict ? -1 : 1;
+	if (x->monitor != y->monitor)
+		return x->monitor < y->monitor ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+_Static_assert(offsetof(struct vfb_decision, n) == sizeof(struct vft_decision_key),
+	       "vfb_decision");
+
+/* One map: its layout, the record that holds it, the records' order. */
+struct reader {
+	size_t key, val, rec;
+	int (*cmp)(const void *, const void *);
+};
+
+static const struct reader count_reader = {
+	sizeof(struct vft_count_key), sizeof(struct vft_count), sizeof(struct vfb_count), cmp_keyed,
+};
+static const struct reader delivery_reader = {
+	sizeof(struct vft_vector), sizeof(__u64), sizeof(struct vfb_delivery), vfb_delivery_cmp,
+};
+static const struct reader latency_reader = {
+	sizeof(struct vft_count_key), sizeof(struct vft_hist), sizeof(struct vfb_latency), cmp_keyed,
+};
+
+static const struct reader decision_reader = {
+	sizeof(struct vft_decision_key), sizeof(__u64), sizeof(struct vfb_decision), cmp_decision,
+};
+
+static int read_map(int fd, const struct reader *r, void **out)
+{
+	int n = walk(fd, r->key, r->val, out, r->rec);
+
+	if (n > 0)
+		qsort(*out, n, r->rec, r->cmp);
+	return n;
+}
+
+int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
+{
+	return read_map(c->counts, &count_reader, (void **)out);
+}
+
+int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out)
+{
+	return read_map(c->deliveries, &delivery_reader, (void **)out);
+}
+
+int vfb_read_latency(const struct vfb_counters *c, struct vfb_latency **out)
+{
+	return read_map(c->hists, &latency_reader, (void **)out);
+}
+
+int vfb_read_decisions(const struct vfb_counters *c, struct vfb_decision **out)
+{
+	if (c->decisions < 0) {
+		*out = NULL;
+		return 0;
+	}
+	return read_map(c->decisions, &decision_reader, (void **)out);
+}
+
+int vfb_snapshot_read(const struct vfb_counters *c, struct vfb_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->ncounts = vfb_read_counts(c, &s->counts);
+	if (s->ncounts >= 0)
+		s->nirqs = vfb_read_deliveries(c, &s->irqs);
+	if (s->ncounts >= 0 && s->nirqs >= 0)
+		s->nlat = vfb_read_latency(c, &s->lat);
+	if (s->ncounts < 0 || s->nirqs < 0 || s->nlat < 0) {
+		int err = s->ncounts < 0 ? s->ncounts : s->nirqs < 0 ? s->nirqs : s->nlat;
+
+		vfb_snapshot_free(s);
+		return err;
+	}
+	return 0;
+}
+
+/* Counters only grow: what came since @prev is a difference of each. */
+void vfb_snapshot_since(struct vfb_snapshot *s, const struct vfb_snapshot *prev)
+{
+	for (int i = 0; i < s->ncounts; i++) {
+		const struct vfb_count *p = bsearch(&s->counts[i], prev->counts, prev->ncounts,
+						    sizeof(*p), cmp_keyed);
+
+		if (p) {
+			s->counts[i].n.events -= p->n.events;
+			s->counts[i].n.errors -= p->n.errors;
+		}
+	}
+	for (int i = 0; i < s->nirqs; i++) {
+		const struct vfb_delivery *p = bsearch(&s->irqs[i], prev->irqs, prev->nirqs,
+						       sizeof(*p), vfb_delivery_cmp);
+
+		if (p)
+			s->irqs[i].n -= p->n;
+	}
+	for (int i = 0; i < s->nlat; i++) {
+		const struct vfb_latency *p = bsearch(&s->lat[i], prev->lat, prev->nlat,
+						      sizeof(*p), cmp_keyed);
+
+		for (int b = 0; p && b < VFT_HIST_SLOTS; b++)
+			s->lat[i].h.slots[b] -= p->h.slots[b];
+		if (p)
+			s->lat[i].h.sum_ns -= p->h.sum_ns;
+	}
+}
+
+static void *memdup(const void *p, size_t n)
+{
+	void *q = malloc(n ? n : 1);
+
+	if (q && n)
+		memcpy(q, p, n);
+	return q;
+}
+
+int vfb_snapshot_copy(struct vfb_snapshot *to, const struct vfb_snapshot *from)
+{
+	*to = *from;
+	to->counts = memdup(from->counts, from->ncounts * sizeof(*from->counts));
+	to->irqs = memdup(from->irqs, from->nirqs * sizeof(*from->irqs));
+	to->lat = memdup(from->lat, from->nlat * sizeof(*from->lat));
+	if (!to->counts || !to->irqs || !to->lat) {
+		vfb_snapshot_free(to);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void vfb_snapshot_free(struct vfb_snapshot *s)
+{
+	free(s->counts);
+	free(s->irqs);
+	free(s->lat);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libvfiobpf counters: the counting programs of bpf/vfio_trace.bpf.c (counts, deliveries,
+ * latency histograms; no event stream), loaded by vfio_exporter for itself
+ * or by `vfio-bpf load` pinned under VFB_COUNTERS_DIR, where they outlive
+ * it and every reader finds the same counts.
+ */
+#ifndef __VFIO_BPF_COUNTERS_H
+#define __VFIO_BPF_COUNTERS_H
+
+#include <stdbool.h>
+
+#include "pins.h"
+#include "vfio_trace.h"
+
+#define VFB_COUNTERS_DIR VFB_PIN_COUNTERS
+
+struct vfio_trace_bpf;
+
+struct vfb_counters {
+	struct vfio_trace_bpf *skel;	/* loaded by us; NULL when pinned */
+	int counts, deliveries, hists;	/* the maps a reader reads */
+	int decisions;			/* -1: pinned by a vfio-bpf without it */
+};
+
+/* Load and attach for this process; messages name @prog. */
+int vfb_counters_load(struct vfb_counters *c, const char *prog);
+/* Load, attach and pin everything under VFB_COUNTERS_DIR; -EEXIST if there. */
+int vfb_counters_load_pinned(const char *prog);
+/* Open the maps of pinned counters; -ENOENT when none are pinned. */
+int vfb_counters_open_pinned(struct vfb_counters *c);
+/* Remove the pins: the programs detach when no reader holds them. */
+int vfb_counters_unpin(void);
+void vfb_counters_close(struct vfb_counters *c);
+/* The maps of @skel, loaded by the caller (vfio-trace -s), which keeps it. */
+void vfb_counters_of(struct vfb_counters *c, struct vfio_trace_bpf *skel);
+
+/*
+ * Snapshots: each map read whole, per-CPU values summed, sorted by device
+ * (then kind, or irq index and vector).  Each reader returns how many
+ * records it malloc'ed into *out (free() them), or -errno.
+ */
+struct vfb_count {
+	struct vft_count_key key;
+	struct vft_count n;
+};
+
+struct vfb_delivery {
+	struct vft_vector v;
+	__u64 n;
+};
+
+struct vfb_latency {
+	struct vft_count_key key;
+	struct vft_hist h;
+};
+
+struct vfb_decision {
+	struct vft_decision_key key;
+	__u64 n;
+};
+
+/* qsort() order of deliveries: device, irq index, vector. */
+int vfb_delivery_cmp(const void *a, const void *b);
+
+int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out);
+int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out);
+int vfb_read_latency(const struct vfb_counters *c, struct vfb_latency **out);
+/* Sorted by device, hook, verdict, mode, rule; 0 records without the map. */
+int vfb_read_decisions(const struct vfb_counters *c, struct vfb_decision **out);
+
+struct vfb_snapshot {
+	struct vfb_count *counts;
+	struct vfb_delivery *irqs;
+	struct vfb_latency *lat;
+	int ncounts, nirqs, nlat;
+};
+
+/* All three; 0 or -errno (then nothing is held). */
+int vfb_snapshot_read(const struct vfb_counters *c, struct vfb_snapshot *s);
+/* @s less @prev (an earlier snapshot of the same maps): one interval's worth. */
+void vfb_snapshot_since(struct vfb_snapshot *s, const struct vfb_snapshot *prev);
+int vfb_snapshot_copy(struct vfb_snapshot *to, const struct vfb_snapshot *from);
+void vfb_snapshot_free(struct vfb_snapshot *s);
+
+#endif /* __VFIO_BPF_COUNTERS_H */

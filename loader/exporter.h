@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vfio_exporter's parts below main(): the page and its formatting, the
+ * collectors of a scrape, the HTTP server.  tests/host/exporter_unit.c
+ * links them and checks each.
+ */
+#ifndef __VFIO_EXPORTER_H
+#define __VFIO_EXPORTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <linux/types.h>
+
+#include <microhttpd.h>
+
+#include "counters.h"
+#include "device.h"
+#include "vfio_trace.h"
+
+#define EXPORTER_VERSION	"0.1"
+#define DEFAULT_LISTEN		"127.0.0.1:9466"
+
+struct exporter_env {
+	const char *listen;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	unsigned int max_conns;		/* MHD_OPTION_CONNECTION_LIMIT */
+	unsigned int per_client;	/* MHD_OPTION_PER_IP_CONNECTION_LIMIT */
+	unsigned int idle_timeout;	/* MHD_OPTION_CONNECTION_TIMEOUT, seconds */
+};
+
+extern struct exporter_env env;
+/* The maps a scrape reads: pinned by `vfio-bpf load`, or loaded by main(). */
+extern struct vfb_counters counters;
+
+__u64 now_ns(void);
+
+/* ---- the page ---- */
+
+struct page {
+	char *buf;
+	size_t len, cap;
+	bool failed;		/* out of memory: the scrape answers 500 */
+};
+
+__attribute__((format(printf, 2, 3)))
+void put(struct page *p, const char *fmt, ...);
+/* A label value, escaped as the text format wants: \\, \" and \n. */
+void put_value(struct page *p, const char *s);
+/* name{k1="v1",k2="v2",...} from NULL-terminated key, value pairs. */
+void put_series(struct page *p, const char *name, ...);
+void put_family(struct page *p, const char *name, const char *type, const char *help);
+/* @ns nanoseconds as exact decimal seconds ("0.000001024"), for le="". */
+void le_seconds(__u64 ns, char *buf, size_t len);
+
+/* ---- a scrape ---- */
+
+struct device {
+	struct vfb_device dev;
+	bool bound;		/* bound to vfio-pci-bpf now */
+	struct vft_count ops[VFT_NR_KINDS];
+	struct vft_hist lat[VFT_NR_KINDS];	/* latency, summed over CPUs */
+};
+
+/* The collectors of a scrape (exporter.c names them). */
+enum { COL_SYSFS, COL_COUNTS, COL_INTERRUPTS, COL_LATENCY, COL_POLICY, NR_COLLECTORS };
+
+/* A policy the kernel has attached (the module's modes file). */
+struct policy_info {
+	__u32 sbdf;
+	bool monitor;
+	char name[VFT_POLICY_NAME_LEN + 1];
+};
+
+struct scrape {
+	struct device *devs;
+	int ndevs, devs_cap;
+	struct vfb_delivery *irqs;
+	int nirqs;
+	struct policy_info *policies;
+	int npolicies;
+	struct vfb_decision *decisions;
+	int ndecisions;
+	bool failed[NR_COLLECTORS];	/* its families are left out */
+};
+
+/* The entry of @sbdf, added if new; NULL out of memory. */
+struct device *device_of(struct scrape *s, __u32 sbdf);
+/* The sysfs collector: every device bound to vfio-pci-bpf now. */
+int read_bound(struct scrape *s);
+void put_scrape(struct page *p, struct scrape *s);
+/* Every collector, then the page; -ENOMEM only: a failed collector is a 0 on the page. */
+int build_page(struct page *p);
+
+/* ---- HTTP ---- */
+
+/* ADDR:PORT into env.addr; ADDR numeric, IPv6 in brackets, empty for any. */
+int parse_listen(const char *arg);
+/* Bind and listen on env.addr; -1, said on stderr, on failure. */
+int open_listener(void);
+/* The HTTP server on @lfd, with the limits of env (docs/vfio_exporter.md). */
+struct MHD_Daemon *start_httpd(int lfd);
+
+/* The server's connections (for the test: how many it holds). */
+struct conn {
+	bool used, busy, closing;
+	int fd;
+	struct sockaddr_storage addr;
+	__u64 idle_since;
+};
+
+extern struct conn *conns;
+extern unsigned int nconns;
+
+#endif /* __VFIO_EXPORTER_H */
