@@ -332,8 +332,8 @@ migrate_vm() {
 	check "$_l: both QEMUs quit cleanly ($_rs, $_rd)" test "$_rs" -eq 0 -a "$_rd" -eq 0
 	_got=$(regs "$EDU1")
 	check "$_l: edu1 holds edu0's registers ($_got, sysfs)" test "$_got" = "$_want"
-	_s=$(ev "$_l" "$EDU0" mig_transition '.to == 3 and .ret == 0')
-	_r=$(ev "$_l" "$EDU1" mig_transition '.to == 4 and .ret == 0')
+	_s=$(ev "$_l" "$EDU0" mig_transition '.to == "STOP_COPY" and .ret == 0')
+	_r=$(ev "$_l" "$EDU1" mig_transition '.to == "RESUMING" and .ret == 0')
 	_d=$(ev "$_l" "$EDU1" mig_data '.write and .bytes > 0')
 	check "$_l: vfio-trace: edu0 to STOP_COPY ($_s), edu1 to RESUMING ($_r), image in ($_d)" \
 		test "$_s" -ge 1 -a "$_r" -ge 1 -a "$_d" -ge 1
