@@ -278,31 +278,41 @@ static void vfio_pci_bpf_lm_disable_files(struct vfio_pci_bpf_lm *lm)
 /*
  * Provider callbacks run with the core's memory_lock held for write: the
  * user's region reads and writes, BAR mmap faults and changes of the memory
- * enable bit wait until the device state is taken or given.  Without memory
- * decoding (or in D3) the registers cannot be reached at all.
+ * enable bit wait until the device state is taken or given.  A VMM may
+ * migrate a device whose guest never enabled memory decoding (a VM paused
+ * before its firmware ran): decoding is turned on for the duration, as
+ * vfio_pci_memory_lock_and_enable() does for the core's own accesses, and
+ * the user's command register is put back after.  In D3 the registers
+ * cannot be reached at all.
  */
-static int vfio_pci_bpf_lm_lock_device(struct vfio_pci_bpf_device *vbdev)
+static int vfio_pci_bpf_lm_lock_device(struct vfio_pci_bpf_device *vbdev,
+				       u16 *cmd)
 {
 	struct vfio_pci_core_device *core = &vbdev->core_device;
 	struct pci_dev *pdev = core->pdev;
-	u16 cmd;
 
 	down_write(&core->memory_lock);
-	if (pdev->current_state >= PCI_D3hot)
-		goto out_unlock;
-	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-	if (!(cmd & PCI_COMMAND_MEMORY))
-		goto out_unlock;
+	if (pdev->current_state >= PCI_D3hot) {
+		up_write(&core->memory_lock);
+		pci_warn(pdev, "migration: device in %s, its state is out of reach\n",
+			 pci_power_name(pdev->current_state));
+		return -EIO;
+	}
+	pci_read_config_word(pdev, PCI_COMMAND, cmd);
+	if (!(*cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(pdev, PCI_COMMAND,
+				      *cmd | PCI_COMMAND_MEMORY);
 	return 0;
-
-out_unlock:
-	up_write(&core->memory_lock);
-	return -EIO;
 }
 
-static void vfio_pci_bpf_lm_unlock_device(struct vfio_pci_bpf_device *vbdev)
+static void vfio_pci_bpf_lm_unlock_device(struct vfio_pci_bpf_device *vbdev,
+					  u16 cmd)
 {
-	up_write(&vbdev->core_device.memory_lock);
+	struct vfio_pci_core_device *core = &vbdev->core_device;
+
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(core->pdev, PCI_COMMAND, cmd);
+	up_write(&core->memory_lock);
 }
 
 /* Put the device state behind the header: the session's data is complete. */
@@ -310,15 +320,16 @@ static int vfio_pci_bpf_lm_save_state(struct vfio_pci_bpf_device *vbdev,
 				      struct vfio_pci_bpf_lm_file *migf)
 {
 	const struct vfio_pci_bpf_lm_provider *p = vbdev->lm.provider;
+	u16 cmd;
 	int err;
 
 	mutex_lock(&migf->lock);
-	err = vfio_pci_bpf_lm_lock_device(vbdev);
+	err = vfio_pci_bpf_lm_lock_device(vbdev, &cmd);
 	if (err)
 		goto out_unlock;
 	err = p->save(vbdev, migf->buf + sizeof(struct vfio_pci_bpf_lm_header),
 		      p->state_size);
-	vfio_pci_bpf_lm_unlock_device(vbdev);
+	vfio_pci_bpf_lm_unlock_device(vbdev, cmd);
 	if (err)
 		goto out_unlock;
 	migf->len = migf->cap;
@@ -396,6 +407,7 @@ static int vfio_pci_bpf_lm_load(struct vfio_pci_bpf_device *vbdev)
 	const struct vfio_pci_bpf_lm_provider *p = vbdev->lm.provider;
 	struct vfio_pci_bpf_lm_file *migf = vbdev->lm.resuming;
 	const struct vfio_pci_bpf_lm_header *hdr;
+	u16 cmd;
 	int err;
 
 	mutex_lock(&migf->lock);
@@ -410,11 +422,11 @@ static int vfio_pci_bpf_lm_load(struct vfio_pci_bpf_device *vbdev)
 		err = -EINVAL;
 		goto out_unlock;
 	}
-	err = vfio_pci_bpf_lm_lock_device(vbdev);
+	err = vfio_pci_bpf_lm_lock_device(vbdev, &cmd);
 	if (err)
 		goto out_unlock;
 	err = p->load(vbdev, migf->buf + sizeof(*hdr), p->state_size);
-	vfio_pci_bpf_lm_unlock_device(vbdev);
+	vfio_pci_bpf_lm_unlock_device(vbdev, cmd);
 	/* Refused images (bad, or denied by the policy) left it untouched. */
 	if (err && err != -EINVAL && err != -EPERM)
 		vbdev->lm.state = VFIO_DEVICE_STATE_ERROR;
