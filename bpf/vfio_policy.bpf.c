@@ -7,8 +7,9 @@
  *
  * Rules are checked in order; for config space a piece of an access (at
  * most 4 bytes, aligned: the module splits accesses) meets every rule that
- * overlaps it.  Deny wins; masks and substitutions apply byte-exactly to
- * the overlapping bytes.  Each decision names its rule in ctx->rule for
+ * overlaps it.  Deny wins, then a dropped write; masks and substitutions
+ * apply byte-exactly to the overlapping bytes (a rule's value and masks
+ * are a 4-byte pattern repeated over longer rules).  Each decision names its rule in ctx->rule for
  * the audit trail: the index in the policy's config or bars list (the
  * first one that changed a rewritten value), the irq index for a vector
  * cap; monitor mode is the module's business (the struct_ops flags).
@@ -43,8 +44,9 @@ static __always_inline bool overlap(__u64 a, __u64 alen, __u64 b, __u64 blen)
 }
 
 /*
- * The bytes of @rule_bits (relative to the rule's offset) that fall in the
- * access [off, off + size), shifted to be relative to the access.
+ * The bytes of @rule_bits (a pattern relative to the rule's offset,
+ * repeated every 4 bytes) that fall in the access [off, off + size),
+ * shifted to be relative to the access.
  */
 static __always_inline __u64 rule_bits_in_access(__u32 rule_off, __u32 rule_size,
 						 __u64 bits, __u64 off, __u32 size)
@@ -58,16 +60,9 @@ static __always_inline __u64 rule_bits_in_access(__u32 rule_off, __u32 rule_size
 			break;
 		if (byte < rule_off || byte >= rule_off + rule_size)
 			continue;
-		out |= ((bits >> (8 * (byte - rule_off))) & 0xff) << (8 * i);
+		out |= ((bits >> (8 * ((byte - rule_off) & 3))) & 0xff) << (8 * i);
 	}
 	return out;
-}
-
-/* The byte mask (0xff per byte) of the rule's bytes inside the access. */
-static __always_inline __u64 rule_bytes_in_access(__u32 rule_off, __u32 rule_size,
-						  __u64 off, __u32 size)
-{
-	return rule_bits_in_access(rule_off, rule_size, 0xffffffffffffffffULL, off, size);
 }
 
 SEC("struct_ops/config_read")
@@ -79,7 +74,7 @@ int BPF_PROG(vfp_config_read, struct vfio_bpf_access *a)
 
 	for (__u32 i = 0; i < VFP_MAX_CONFIG_RULES; i++) {
 		const volatile struct vfp_config_rule *r = &policy.config[i];
-		__u64 bytes;
+		__u64 bits;
 
 		if (i >= n)
 			break;
@@ -91,9 +86,10 @@ int BPF_PROG(vfp_config_read, struct vfio_bpf_access *a)
 			return VFIO_BPF_DENY;
 		}
 		if (r->actions & VFP_CFG_SUBST_READ) {
-			bytes = rule_bytes_in_access(r->offset, r->size, off, size);
-			value = (value & ~bytes) |
-				rule_bits_in_access(r->offset, r->size, r->value, off, size);
+			/* Bits outside read_mask keep the device's value. */
+			bits = rule_bits_in_access(r->offset, r->size, r->read_mask, off, size);
+			value = (value & ~bits) |
+				(rule_bits_in_access(r->offset, r->size, r->value, off, size) & bits);
 			if (!changed)
 				a->rule = i;
 			changed = true;
@@ -109,13 +105,13 @@ int BPF_PROG(vfp_config_read, struct vfio_bpf_access *a)
 SEC("struct_ops/config_write")
 int BPF_PROG(vfp_config_write, struct vfio_bpf_access *a)
 {
-	__u64 off = a->offset, value = a->value;
-	__u32 size = a->size, n = policy.n_config;
+	__u64 off = a->offset, value = a->value, kept = 0;
+	__u32 size = a->size, n = policy.n_config, drop_rule = VFIO_BPF_NO_RULE;
 	bool changed = false;
 
 	for (__u32 i = 0; i < VFP_MAX_CONFIG_RULES; i++) {
 		const volatile struct vfp_config_rule *r = &policy.config[i];
-		__u64 keep;
+		__u64 bits;
 
 		if (i >= n)
 			break;
@@ -126,22 +122,39 @@ int BPF_PROG(vfp_config_write, struct vfio_bpf_access *a)
 			__sync_fetch_and_add(&denied, 1);
 			return VFIO_BPF_DENY;
 		}
+		/* A hidden capability: the write vanishes, unless denied. */
+		if ((r->actions & VFP_CFG_DROP_WRITE) && drop_rule == VFIO_BPF_NO_RULE)
+			drop_rule = i;
 		if (r->actions & VFP_CFG_MASK_WRITE) {
 			/*
-			 * Masked bits are written as 0: vfio-pci-core merges
-			 * a write with the register's virtual bits itself,
-			 * and a masked bit never gets set by the user.
+			 * Masked bits never take the user's value: 0, 1, or
+			 * (keep: current) what the register holds, which the
+			 * module reads right before writing (ctx->keep).
+			 * vfio-pci-core merges a write with the register's
+			 * virtual bits itself.
 			 */
-			keep = rule_bits_in_access(r->offset, r->size, r->mask, off, size);
-			value &= ~keep;
+			bits = rule_bits_in_access(r->offset, r->size, r->mask, off, size);
+			if (r->keep == VFP_KEEP_ONE) {
+				value |= bits;
+			} else {
+				value &= ~bits;
+				if (r->keep == VFP_KEEP_CURRENT)
+					kept |= bits;
+			}
 			if (!changed)
 				a->rule = i;
 			changed = true;
 		}
 	}
+	if (drop_rule != VFIO_BPF_NO_RULE) {
+		a->rule = drop_rule;
+		__sync_fetch_and_add(&rewritten, 1);
+		return VFIO_BPF_DROP;
+	}
 	if (!changed)
 		return VFIO_BPF_ALLOW;
 	a->value = value;
+	a->keep = kept;
 	__sync_fetch_and_add(&rewritten, 1);
 	return VFIO_BPF_REWRITE;
 }

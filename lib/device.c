@@ -125,6 +125,8 @@ int vfb_device_read(const char *bdf, struct vfb_device *d)
 		return -ENODEV;
 	d->vendor = read_num(d->bdf, "vendor");
 	d->device = read_num(d->bdf, "device");
+	d->subsystem_vendor = read_num(d->bdf, "subsystem_vendor");
+	d->subsystem_device = read_num(d->bdf, "subsystem_device");
 	class = read_num(d->bdf, "class");
 	d->class = class < 0 ? 0 : class;
 	link_base(d->driver, sizeof(d->driver), "%s/driver", path);

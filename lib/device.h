@@ -21,6 +21,7 @@ struct vfb_device {
 	char bdf[VFB_BDF_LEN];
 	__u32 sbdf;			/* domain << 16 | bus << 8 | devfn */
 	int vendor, device;		/* -1 when unreadable */
+	int subsystem_vendor, subsystem_device;	/* -1 when unreadable */
 	__u32 class;			/* class << 16 | subclass << 8 | prog-if */
 	char driver[64];		/* "" when unbound */
 	char pf[VFB_BDF_LEN];		/* a VF's PF; "" otherwise */

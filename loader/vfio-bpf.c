@@ -70,7 +70,8 @@ static const char doc[] =
 "  load                      load the counting programs and pin them, so that\n"
 "                            counts outlive every reader (vfio_exporter reads them)\n"
 "  unload                    remove the pinned counters\n"
-"  policy check FILE         parse and compile FILE, apply nothing\n"
+"  policy check FILE         parse and compile FILE, apply nothing; with -d,\n"
+"                            what it becomes on that device (hide: ...)\n"
 "  policy apply FILE         give each device bound to vfio-pci-bpf the\n"
 "                            first policy of FILE that matches it\n"
 "  policy show               the policy in force on each device\n"
@@ -297,20 +298,29 @@ static int take_lock(void)
  */
 static void print_policy(const struct vfp_policy *p, bool file_mode)
 {
+	static const char *const keeps[] = { "zero", "one", "current" };
+
 	printf("  policy %s%s\n", p->name, file_mode && p->monitor ?
 	       " (mode: monitor, records what it would deny)" : "");
 	for (__u32 i = 0; i < p->n_config && i < VFP_MAX_CONFIG_RULES; i++) {
 		const struct vfp_config_rule *r = &p->config[i];
 
-		printf("    config %#05x+%-4u%s%s%s%s", r->offset, r->size,
+		printf("    config %#05x+%-4u%s%s%s%s%s", r->offset, r->size,
 		       r->actions & VFP_CFG_DENY_READ ? " read:deny" : "",
 		       r->actions & VFP_CFG_DENY_WRITE ? " write:deny" : "",
 		       r->actions & VFP_CFG_MASK_WRITE ? " write:mask" : "",
+		       r->actions & VFP_CFG_DROP_WRITE ? " write:drop" : "",
 		       r->actions & VFP_CFG_SUBST_READ ? " read:value" : "");
 		if (r->actions & VFP_CFG_MASK_WRITE)
 			printf(" mask=%#x", r->mask);
+		if ((r->actions & VFP_CFG_MASK_WRITE) && r->keep && r->keep < 3)
+			printf(" keep=%s", keeps[r->keep]);
 		if (r->actions & VFP_CFG_SUBST_READ)
 			printf(" value=%#x", r->value);
+		/* Only a partial mask is news: a plain value sets every bit. */
+		if ((r->actions & VFP_CFG_SUBST_READ) && r->read_mask != 0xffffffff &&
+		    (r->size >= 4 || r->read_mask != (1u << (8 * r->size)) - 1))
+			printf(" under=%#x", r->read_mask);
 		putchar('\n');
 	}
 	for (int b = 0; b < VFT_NR_BARS; b++)
@@ -331,6 +341,59 @@ static void print_policy(const struct vfp_policy *p, bool file_mode)
 		printf("    open deny\n");
 	if (p->deny_migration)
 		printf("    migration deny\n");
+	if (p->no_migration)
+		printf("    migration none (not advertised)\n");
+}
+
+/* What a policy's device-dependent parts will do, before any device. */
+static void print_unresolved(const struct vfp_entry *e)
+{
+	for (int i = 0; i < e->n_hide; i++) {
+		const char *name = vfp_cap_name(e->hide[i].id, e->hide[i].ext);
+
+		printf("    hide %s (%s capability %#x%s%s): on each device at apply, unlinked from the list,\n"
+		       "      its bytes read as zero, writes dropped (policy check -d BDF shows where)\n",
+		       e->hide[i].name, e->hide[i].ext ? "extended" : "standard", e->hide[i].id,
+		       name && strcmp(name, e->hide[i].name) ? ", " : "",
+		       name && strcmp(name, e->hide[i].name) ? name : "");
+	}
+	if (e->policy.max_vectors[2] != VFP_NO_LIMIT && e->policy.max_vectors[2] > 0)
+		printf("    interrupts msix %u: a larger MSI-X Table Size reads as %u at apply\n",
+		       e->policy.max_vectors[2], e->policy.max_vectors[2] - 1);
+}
+
+/*
+ * @e made concrete for @d: its hide: and MSI-X Table Size rules from the
+ * device's config space.  Prints warnings on stderr, and with @say what
+ * was resolved; -1 when it cannot apply (said on stderr).
+ */
+static int resolve_for(const struct vfb_device *d, const char *path, const struct vfp_entry *e,
+		       struct vfp_entry *out, bool say)
+{
+	static __u8 cfg[4096];
+	char notes[2048], warn[1024], err[512];
+	int n;
+
+	*out = *e;
+	if (!e->n_hide && (e->policy.max_vectors[2] == VFP_NO_LIMIT || !e->policy.max_vectors[2]))
+		return 0;
+	n = vfp_read_config(d->bdf, cfg, sizeof(cfg));
+	if (n < 0x40) {
+		fprintf(stderr, "vfio-bpf: %s: cannot read its config space from sysfs%s%s: hide and the MSI-X Table Size need it\n",
+			d->bdf, n < 0 ? ": " : "", n < 0 ? strerror(-n) : "");
+		return -1;
+	}
+	if (vfp_resolve(path, d->bdf, e, cfg, n, &out->policy, notes, sizeof(notes),
+			warn, sizeof(warn), err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	fputs(warn, stderr);
+	if (say) {
+		for (char *l = strtok(notes, "\n"); l; l = strtok(NULL, "\n"))
+			printf("%s: %s\n", d->bdf, l);
+	}
+	return 0;
 }
 
 static int cmd_check(const char *path)
@@ -342,9 +405,32 @@ static int cmd_check(const char *path)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	fputs(f.warnings, stderr);
 	printf("%s: %d %s, valid\n", path, f.n, f.n == 1 ? "policy" : "policies");
-	for (int i = 0; i < f.n; i++)
+	if (env.bdf) {
+		/* What the policy for that device becomes on it. */
+		static struct vfp_entry re;
+		struct vfb_device d;
+		const struct vfp_entry *e;
+		int ret = 1;
+
+		if (vfb_device_read(env.bdf, &d))
+			fprintf(stderr, "vfio-bpf: no PCI device %s\n", env.bdf);
+		else if (!(e = vfp_lookup(&f, &d)))
+			printf("%s: no policy of %s matches (%04x:%04x)\n", d.bdf, path,
+			       d.vendor, d.device);
+		else if (!resolve_for(&d, path, e, &re, true)) {
+			printf("%s:\n", d.bdf);
+			print_policy(&re.policy, true);
+			ret = 0;
+		}
+		vfp_file_free(&f);
+		return ret;
+	}
+	for (int i = 0; i < f.n; i++) {
 		print_policy(&f.entries[i].policy, true);
+		print_unresolved(&f.entries[i]);
+	}
 	vfp_file_free(&f);
 	return 0;
 }
@@ -399,7 +485,8 @@ static int apply_one(const struct vfb_device *d, const struct vfp_entry *e)
 		       "skeleton struct_ops layout");
 	snprintf((char *)skel->struct_ops.vfp_ops + offsetof(struct vfio_pci_bpf_ops, name),
 		 VFIO_BPF_NAME_LEN, "%s", e->policy.name);
-	skel->struct_ops.vfp_ops->flags = e->policy.monitor ? VFIO_BPF_OPS_MONITOR : 0;
+	skel->struct_ops.vfp_ops->flags = (e->policy.monitor ? VFIO_BPF_OPS_MONITOR : 0) |
+					  (e->policy.no_migration ? VFIO_BPF_OPS_NO_MIGRATION : 0);
 	memcpy((void *)&skel->rodata->policy, &e->policy, sizeof(e->policy));
 	err = vfio_policy_bpf__load(skel);
 	if (err) {
@@ -481,6 +568,7 @@ static int cmd_apply(const char *path)
 {
 	struct vfb_device *devs = NULL, one;
 	int n, lock, failed = 0, applied = 0;
+	static struct vfp_entry re;
 	struct vfp_file f;
 	char err[512];
 
@@ -490,6 +578,7 @@ static int cmd_apply(const char *path)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	fputs(f.warnings, stderr);
 	lock = take_lock();
 	if (lock < 0) {
 		vfp_file_free(&f);
@@ -530,7 +619,7 @@ static int cmd_apply(const char *path)
 				failed++;
 			continue;
 		}
-		if (apply_one(&d, e))
+		if (resolve_for(&d, path, e, &re, true) || apply_one(&d, &re))
 			failed++;
 		else
 			applied++;
