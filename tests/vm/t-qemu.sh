@@ -218,6 +218,19 @@ check "$l: nothing mmap'ed ($m)" test "$m" -eq 0
 check "$l: info mtree has no mmaps of either device" sh -c "! grep -q 'mmaps' '$Q/$l.mtree'"
 check "$l: no SERR# on edu ($(cat "$Q/$l.cmd-edu")) or the VF ($(cat "$Q/$l.cmd-vf"))" \
 	test $(($(cat "$Q/$l.cmd-edu") & 0x100)) -eq 0 -a $(($(cat "$Q/$l.cmd-vf") & 0x100)) -eq 0
+
+# policy-qemu-safe.yaml: hidden, not denied (QEMU-safe actions): a
+# substituted range, a hidden capability, a smaller MSI-X table, and no
+# migration offered.  QEMU takes all of it (the common checks above).
+l=policy-qemu-safe
+t=$(ev $l "$EDU0" mig_transition)
+check "$l: edu offers no migration: no state change at stop/start ($t)" test "$t" -eq 0
+check "$l: info pci shows edu's subsystem as 1af4:0001" \
+	sh -c "grep -A1 'PCI device 1234:11e8' '$Q/$l.pci' | grep -q 'PCI subsystem 1af4:0001'"
+n=$(ev $l "$VF" policy '.hook == "config_read" and .verdict == "rewrite"')
+check "$l: QEMU's reads of the VF's hidden AER and MSI-X size were rewritten ($n)" test "$n" -ge 1
+d=$(jq -c 'select(.event == "policy" and .verdict == "deny")' "$Q/$l.trace" | wc -l)
+check "$l: nothing QEMU did was denied ($d denials)" test "$d" -eq 0
 }
 
 # ---- QEMU migration through the edu provider ------------------------------------
