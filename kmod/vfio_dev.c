@@ -199,12 +199,15 @@ static ssize_t vfio_pci_bpf_config_write_piece(struct vfio_pci_bpf_device *vbdev
 }
 
 /*
- * One piece of a config read under a policy: read into a kernel buffer,
- * judged there; only an allowed or substituted value reaches the user.
+ * A config read under a policy into a kernel buffer, as the user is to
+ * see it.  A denied piece reads as zero, as vfio-pci shows config bytes it
+ * does not expose: a client that reads the whole config space at once
+ * (QEMU) gets all of it, and never a short count it would refuse the
+ * device for.  A device require_policy closes fails with -EPERM.
  */
-static ssize_t vfio_pci_bpf_config_read_piece(struct vfio_pci_bpf_device *vbdev,
-					      char __user *buf, size_t n,
-					      loff_t pos)
+static ssize_t vfio_pci_bpf_config_read_judged(struct vfio_pci_bpf_device *vbdev,
+					       __le32 *raw, size_t n, loff_t pos,
+					       bool audit)
 {
 	struct vfio_bpf_access ctx = {
 		.sbdf = vbdev->sbdf,
@@ -212,20 +215,39 @@ static ssize_t vfio_pci_bpf_config_read_piece(struct vfio_pci_bpf_device *vbdev,
 		.offset = pos & VFIO_PCI_OFFSET_MASK,
 		.size = n,
 	};
-	__le32 raw = 0;
 	ssize_t ret;
 	int verdict;
 
-	ret = vfio_pci_bpf_core.config_rw(&vbdev->core_device, &raw, n, &pos,
+	*raw = 0;
+	ret = vfio_pci_bpf_core.config_rw(&vbdev->core_device, raw, n, &pos,
 					  false);
 	if (ret != n)
 		return ret < 0 ? ret : -EIO;
-	ctx.value = le32_to_cpu(raw);
-	verdict = vfio_pci_bpf_hook_config_read(vbdev, &ctx);
-	if (verdict == VFIO_BPF_DENY)
+	ctx.value = le32_to_cpu(*raw);
+	verdict = vfio_pci_bpf_hook_config_read(vbdev, &ctx, audit);
+	if (verdict == VFIO_BPF_DENY && !vfio_pci_bpf_has_policy(vbdev))
 		return -EPERM;
-	if (verdict == VFIO_BPF_REWRITE)
-		raw = cpu_to_le32(ctx.value);
+	if (verdict == VFIO_BPF_DENY)
+		*raw = 0;
+	else if (verdict == VFIO_BPF_REWRITE)
+		*raw = cpu_to_le32(ctx.value);
+	return n;
+}
+
+/*
+ * One piece of a config read under a policy: read into a kernel buffer,
+ * judged there; only an allowed or substituted value reaches the user.
+ */
+static ssize_t vfio_pci_bpf_config_read_piece(struct vfio_pci_bpf_device *vbdev,
+					      char __user *buf, size_t n,
+					      loff_t pos)
+{
+	__le32 raw;
+	ssize_t ret;
+
+	ret = vfio_pci_bpf_config_read_judged(vbdev, &raw, n, pos, true);
+	if (ret != n)
+		return ret;
 	if (copy_to_user(buf, &raw, n))
 		return -EFAULT;
 	return n;
@@ -234,9 +256,10 @@ static ssize_t vfio_pci_bpf_config_read_piece(struct vfio_pci_bpf_device *vbdev,
 /*
  * A config access under a policy, cut into the pieces the policy sees
  * (naturally aligned, at most 4 bytes), so a 256-byte pread cannot read
- * past a hidden register.  A denied piece ends the access: what was done
- * before it is returned as a short count, and a denied first piece fails
- * with -EPERM.  Without the kernel-copy entry points nothing can be
+ * past a hidden register.  A denied write piece ends the access: what was
+ * done before it is returned as a short count, and a denied first piece
+ * fails with -EPERM; so does a read of a device require_policy closes.
+ * Without the kernel-copy entry points nothing can be
  * judged soundly: policies do not attach then, and require_policy denies.
  */
 static ssize_t vfio_pci_bpf_config_policed(struct vfio_pci_bpf_device *vbdev,
@@ -976,6 +999,41 @@ static noinline long vfio_pci_bpf_region_info(struct vfio_pci_bpf_device *vbdev,
 }
 
 /*
+ * MSI-X vectors as the user sees them: a policy can cap the Table Size of
+ * the capability (interrupts.msix), and VFIO_DEVICE_GET_IRQ_INFO must not
+ * report more vectors than that, or a client sizes its table from the
+ * ioctl and asks for vectors the policy refuses.
+ */
+static noinline long vfio_pci_bpf_irq_info(struct vfio_pci_bpf_device *vbdev,
+					   unsigned int cmd, unsigned long arg)
+{
+	struct vfio_irq_info __user *uinfo = (void __user *)arg;
+	struct pci_dev *pdev = vbdev->core_device.pdev;
+	loff_t pos = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) +
+		     pdev->msix_cap + PCI_MSIX_FLAGS;
+	struct vfio_irq_info info;
+	__le32 flags;
+	u32 count;
+	long ret;
+
+	ret = vfio_pci_core_ioctl(&vbdev->core_device.vdev, cmd, arg);
+	if (ret || !pdev->msix_cap || !vfio_pci_bpf_policed(vbdev) ||
+	    !vfio_pci_bpf_core_patched())
+		return ret;
+	if (copy_from_user(&info, uinfo, offsetofend(struct vfio_irq_info, count)))
+		return -EFAULT;
+	if (info.index != VFIO_PCI_MSIX_IRQ_INDEX || !info.count)
+		return 0;
+	ret = vfio_pci_bpf_config_read_judged(vbdev, &flags, 2, pos, false);
+	if (ret < 0)
+		return ret;
+	count = (le32_to_cpu(flags) & PCI_MSIX_FLAGS_QSIZE) + 1;
+	if (count < info.count && put_user(count, &uinfo->count))
+		return -EFAULT;
+	return 0;
+}
+
+/*
  * The special cases live out of line, so the common path through here
  * stays a small frame around the core's ioctl.
  */
@@ -998,6 +1056,9 @@ static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		break;
 	case VFIO_DEVICE_GET_REGION_INFO:
 		ret = vfio_pci_bpf_region_info(vbdev, cmd, arg);
+		break;
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		ret = vfio_pci_bpf_irq_info(vbdev, cmd, arg);
 		break;
 	default:
 		ret = vfio_pci_core_ioctl(vdev, cmd, arg);
