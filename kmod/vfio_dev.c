@@ -27,6 +27,7 @@
 
 #include "compat.h"
 #include "hooks.h"
+#include "op.h"
 #include "trace.h"
 #include "vfio_pci_bpf.h"
 
@@ -142,9 +143,11 @@ static int vfio_pci_bpf_may_reset(struct vfio_pci_bpf_device *vbdev, u32 kind)
 
 	if (vfio_pci_bpf_hook_reset(vbdev, &ctx) != VFIO_BPF_ALLOW)
 		ret = -EPERM;
-	if (ret)
+	if (ret) {
 		trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
 					 vbdev->slot, kind, ret);
+		vfio_pci_bpf_op_end(vbdev, VFT_RESET, ret, 0);
+	}
 	return ret;
 }
 
@@ -298,7 +301,7 @@ static ssize_t vfio_pci_bpf_config_rw(struct vfio_pci_bpf_device *vbdev,
 	struct vfio_device *vdev = &vbdev->core_device.vdev;
 	struct pci_dev *pdev = vfio_pci_bpf_to_pdev(vbdev);
 	u64 off = *ppos & VFIO_PCI_OFFSET_MASK;
-	u64 value = 0, old = 0;
+	u64 value = 0, old = 0, t0 = vfio_pci_bpf_op_start();
 	ssize_t ret;
 
 	if (write && trace_vfio_pci_bpf_config_write_enabled()) {
@@ -324,6 +327,8 @@ static ssize_t vfio_pci_bpf_config_rw(struct vfio_pci_bpf_device *vbdev,
 					       off, count,
 					       ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					       ret);
+	vfio_pci_bpf_op_end(vbdev, write ? VFT_CONFIG_WRITE : VFT_CONFIG_READ, ret,
+			    t0);
 	return ret;
 }
 
@@ -438,7 +443,7 @@ static ssize_t vfio_pci_bpf_bar_rw(struct vfio_pci_bpf_device *vbdev,
 	u32 index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
 	u64 off = *ppos & VFIO_PCI_OFFSET_MASK;
 	bool policed = vfio_pci_bpf_policed(vbdev);
-	u64 value = 0;
+	u64 value = 0, t0 = vfio_pci_bpf_op_start();
 	ssize_t ret;
 
 	if (write && trace_vfio_pci_bpf_bar_write_enabled())
@@ -482,6 +487,7 @@ out_trace:
 					    index, off, count,
 					    ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					    ret);
+	vfio_pci_bpf_op_end(vbdev, write ? VFT_BAR_WRITE : VFT_BAR_READ, ret, t0);
 	return ret;
 }
 
@@ -506,7 +512,9 @@ static ssize_t vfio_pci_bpf_read(struct vfio_device *vdev, char __user *buf,
 {
 	if (likely(!vfio_pci_bpf_hooks_on() &&
 		   !trace_vfio_pci_bpf_config_read_enabled() &&
-		   !trace_vfio_pci_bpf_bar_read_enabled()))
+		   !trace_vfio_pci_bpf_bar_read_enabled() &&
+		   !trace_vfio_pci_bpf_op_enabled() &&
+		   !trace_vfio_pci_bpf_op_timed_enabled()))
 		return vfio_pci_core_read(vdev, buf, count, ppos);
 	return vfio_pci_bpf_rw_slow(vdev, buf, count, ppos, false);
 }
@@ -518,7 +526,9 @@ static ssize_t vfio_pci_bpf_write(struct vfio_device *vdev,
 {
 	if (likely(!vfio_pci_bpf_hooks_on() &&
 		   !trace_vfio_pci_bpf_config_write_enabled() &&
-		   !trace_vfio_pci_bpf_bar_write_enabled()))
+		   !trace_vfio_pci_bpf_bar_write_enabled() &&
+		   !trace_vfio_pci_bpf_op_enabled() &&
+		   !trace_vfio_pci_bpf_op_timed_enabled()))
 		return vfio_pci_core_write(vdev, buf, count, ppos);
 	return vfio_pci_bpf_rw_slow(vdev, (char __user *)buf, count, ppos, true);
 }
@@ -602,6 +612,7 @@ static int vfio_pci_bpf_mmap(struct vfio_device *vdev,
 	u32 index = vfio_pci_bpf_vma_region(vma);
 	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
 	u64 len = vma->vm_end - vma->vm_start;
+	u64 t0 = vfio_pci_bpf_op_start();
 	int ret;
 
 	if (!vfio_pci_bpf_may_map(vbdev, index, off, len, true)) {
@@ -616,6 +627,7 @@ static int vfio_pci_bpf_mmap(struct vfio_device *vdev,
 out_trace:
 	trace_vfio_pci_bpf_mmap(to_pdev(vdev), to_vbdev(vdev)->sbdf,
 				to_vbdev(vdev)->slot, index, off, len, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_MMAP, ret, t0);
 	return ret;
 }
 
@@ -842,6 +854,7 @@ out_free:
 out_trace:
 	trace_vfio_pci_bpf_set_irqs(pdev, vbdev->sbdf, vbdev->slot, hdr.index,
 				    hdr.start, hdr.count, hdr.flags, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_SET_IRQS, ret, 0);
 	return ret;
 }
 
@@ -960,6 +973,7 @@ static noinline long vfio_pci_bpf_reset(struct vfio_pci_bpf_device *vbdev,
 out_trace:
 	trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
 				 vbdev->slot, kind, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_RESET, ret, 0);
 	return ret;
 }
 
@@ -1041,6 +1055,7 @@ static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			       unsigned long arg)
 {
 	struct vfio_pci_bpf_device *vbdev = to_vbdev(vdev);
+	u64 t0 = vfio_pci_bpf_op_start();
 	long ret;
 
 	switch (cmd) {
@@ -1066,6 +1081,7 @@ static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	}
 	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), to_vbdev(vdev)->sbdf,
 				 to_vbdev(vdev)->slot, cmd, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_IOCTL, ret, t0);
 	return ret;
 }
 
@@ -1092,6 +1108,7 @@ static int vfio_pci_bpf_device_feature(struct vfio_device *vdev, u32 flags,
 out_trace:
 	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), vbdev->sbdf, vbdev->slot,
 				 VFIO_DEVICE_FEATURE, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_IOCTL, ret, 0);
 	return ret;
 }
 
@@ -1129,6 +1146,7 @@ out_disable:
 out_trace:
 	trace_vfio_pci_bpf_open(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
 				vbdev->slot, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_OPEN, ret, 0);
 	return ret;
 }
 
@@ -1139,6 +1157,7 @@ static void vfio_pci_bpf_close_device(struct vfio_device *vdev)
 	vfio_pci_bpf_ioeventfds_clear(to_vbdev(vdev));
 	trace_vfio_pci_bpf_close(to_pdev(vdev), to_vbdev(vdev)->sbdf,
 				 to_vbdev(vdev)->slot, 0);
+	vfio_pci_bpf_op_end(to_vbdev(vdev), VFT_CLOSE, 0, 0);
 }
 
 static int vfio_pci_bpf_init_dev(struct vfio_device *vdev)

@@ -334,7 +334,7 @@ check "the port is free again" sh -c "! curl -s $URL/metrics"
 
 # --- counters pinned by vfio-bpf load: they outlive every reader ------------
 VB=$BUILD/vfio-bpf
-"$VB" load >"$OUT/load.txt" 2>&1
+"$VB" load -L >"$OUT/load.txt" 2>&1
 check "vfio-bpf load pins the counters" \
 	grep -qx 'counters loaded, pinned at /sys/fs/bpf/vfio-bpf/counters' "$OUT/load.txt"
 check "a second load says they are there" sh -c "'$VB' load | grep -q 'already loaded'"
@@ -362,6 +362,20 @@ gone() {
 	! bpftool prog show | grep -q 'vft_'
 }
 check "no counting program is left" gone
+
+# Plain vfio-bpf load counts with one program on the counting event and
+# times nothing: no histograms, the module reads no clock.
+"$VB" load >/dev/null 2>&1
+check "load without -L: vft_op counts" sh -c "bpftool prog show | grep -q ' name vft_op '"
+check "load without -L: no timed program" sh -c "! bpftool prog show | grep -q 'vft_op_timed'"
+"$CLIENT" "$E0" cfg-read:0x0:2 >/dev/null 2>&1
+check "an exporter on counts without latency" exp_start pinned3
+check "scrape p4" scrape p4
+expect_vals p4 "counts only" "$(ops $E0 open)=1" "$(ops $E0 config_read)=3" \
+	"$(lat count config_read)=missing"
+kill -TERM "$EXP_PID"; wait "$EXP_PID"
+"$VB" unload >/dev/null
+check "no counting program is left after the plain load" gone
 
 unbind "$EDU0"
 ! grep -q '^FAIL' "$RESULTS"
