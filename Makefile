@@ -162,7 +162,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
 # Every user-space object is compiled by one rule with these flags, and
 # -MMD records the headers it read: touching one rebuilds its users.
 USER_CFLAGS := $(CFLAGS) $(WARN) -MMD -MP -I$(BUILD)/bpf -Iinclude -Ilib -Iloader
-SKELS := $(BUILD)/bpf/vfio_trace.skel.h $(BUILD)/bpf/vfio_policy.skel.h
+SKELS := $(BUILD)/bpf/vfio_trace.skel.h $(BUILD)/bpf/vfio_policy.skel.h $(BUILD)/bpf/vfio_stock.skel.h
 # Made by a chain of pattern rules and needed order-only: not intermediate.
 .SECONDARY: $(SKELS) $(SKELS:.skel.h=.bpf.o)
 
