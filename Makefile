@@ -28,6 +28,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Werror
 ACCEL   ?= tcg
 export ACCEL
+BENCH_RUNS ?= 5
 
 ifeq ($(V),1)
 Q :=
@@ -53,8 +54,10 @@ help:
 	@echo '  check      run every test: host checks, then the guest test groups'
 	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
 	@echo '             drive it with the VFIO client'
-	@echo '  bench      guest instructions per config-space read, vfio-pci-bpf'
-	@echo '             against stock vfio-pci (QEMU -icount)'
+	@echo '  bench      cost per operation (guest instructions, QEMU -icount) of stock'
+	@echo '             vfio-pci and of vfio-pci-bpf with counters, policy, trace and'
+	@echo '             exporter attached, interleaved (docs/benchmarks.md);'
+	@echo '             BENCH_RUNS=<rounds> (default 5), BENCH_LOOPS=<accesses>'
 	@echo '  vm-shell   run CMD="..." in the test bed guest'
 	@echo '  checkpatch run the kernel'"'"'s checkpatch.pl on kmod/'
 	@echo '  fuzz       fuzz the policy compiler with libFuzzer for FUZZ_TIME seconds'
@@ -296,7 +299,8 @@ demo: deps-if-needed
 
 bench: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
-	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 1800 -- sh tests/vm/bench.sh
+	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 2700 -e BENCH_RUNS=$(BENCH_RUNS) \
+		$(if $(BENCH_LOOPS),-e BENCH_LOOPS=$(BENCH_LOOPS)) -- sh tests/vm/bench.sh
 
 vm-shell: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
