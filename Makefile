@@ -73,7 +73,7 @@ deps:
 
 # `make check` on a machine that never ran `make deps` runs it first.
 DEPS_STAMP := $(KCACHE)/.unpacked
-DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe patch \
+DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool bpftrace busybox modprobe patch \
 	      curl jq prometheus promtool
 # libFuzzer's runtime for clang-$(LLVM_VERSION) (libclang-rt-$(LLVM_VERSION)-dev), for make fuzz.
 LIBFUZZER  := /usr/lib/llvm-$(LLVM_VERSION)/lib/clang/$(LLVM_VERSION)/lib/linux/libclang_rt.fuzzer-x86_64.a
