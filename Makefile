@@ -28,6 +28,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Werror
 ACCEL   ?= tcg
 export ACCEL
+BENCH_RUNS ?= 5
 
 ifeq ($(V),1)
 Q :=
@@ -53,8 +54,10 @@ help:
 	@echo '  check      run every test: host checks, then the guest test groups'
 	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
 	@echo '             drive it with the VFIO client'
-	@echo '  bench      guest instructions per config-space read, vfio-pci-bpf'
-	@echo '             against stock vfio-pci (QEMU -icount)'
+	@echo '  bench      cost per operation (guest instructions, QEMU -icount) of stock'
+	@echo '             vfio-pci and of vfio-pci-bpf with counters, policy, trace and'
+	@echo '             exporter attached, interleaved (docs/benchmarks.md);'
+	@echo '             BENCH_RUNS=<rounds> (default 5), BENCH_LOOPS=<accesses>'
 	@echo '  vm-shell   run CMD="..." in the test bed guest'
 	@echo '  checkpatch run the kernel'"'"'s checkpatch.pl on kmod/'
 	@echo '  fuzz       fuzz the policy compiler with libFuzzer for FUZZ_TIME seconds'
@@ -70,7 +73,7 @@ deps:
 
 # `make check` on a machine that never ran `make deps` runs it first.
 DEPS_STAMP := $(KCACHE)/.unpacked
-DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool busybox modprobe patch \
+DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool bpftrace busybox modprobe patch \
 	      curl jq prometheus promtool
 # libFuzzer's runtime for clang-$(LLVM_VERSION) (libclang-rt-$(LLVM_VERSION)-dev), for make fuzz.
 LIBFUZZER  := /usr/lib/llvm-$(LLVM_VERSION)/lib/clang/$(LLVM_VERSION)/lib/linux/libclang_rt.fuzzer-x86_64.a
@@ -162,7 +165,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
 # Every user-space object is compiled by one rule with these flags, and
 # -MMD records the headers it read: touching one rebuilds its users.
 USER_CFLAGS := $(CFLAGS) $(WARN) -MMD -MP -I$(BUILD)/bpf -Iinclude -Ilib -Iloader
-SKELS := $(BUILD)/bpf/vfio_trace.skel.h $(BUILD)/bpf/vfio_policy.skel.h
+SKELS := $(BUILD)/bpf/vfio_trace.skel.h $(BUILD)/bpf/vfio_policy.skel.h $(BUILD)/bpf/vfio_stock.skel.h
 # Made by a chain of pattern rules and needed order-only: not intermediate.
 .SECONDARY: $(SKELS) $(SKELS:.skel.h=.bpf.o)
 
@@ -296,7 +299,8 @@ demo: deps-if-needed
 
 bench: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
-	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 1800 -- sh tests/vm/bench.sh
+	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 2700 -e BENCH_RUNS=$(BENCH_RUNS) \
+		$(if $(BENCH_LOOPS),-e BENCH_LOOPS=$(BENCH_LOOPS)) -- sh tests/vm/bench.sh
 
 # vfio-trace's rate and losses: a 2-vCPU guest (the consumer on a CPU of its
 # own) and a 1-vCPU one (sharing it), each with two ring buffer sizes.

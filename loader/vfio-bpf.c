@@ -48,6 +48,7 @@
 #include "device.h"
 #include "kinds.h"
 #include "pins.h"
+#include "stock.h"
 #include "vfio_bpf_hooks.h"
 #include "policy.h"
 #include "vfio_policy.skel.h"
@@ -57,6 +58,7 @@
 
 static struct env {
 	const char *bdf;
+	bool stock;
 	int argc;
 	char *argv[4];
 	bool latency;
@@ -71,6 +73,9 @@ static const char doc[] =
 "  load                      load the counting programs and pin them, so that\n"
 "                            counts outlive every reader (vfio_exporter reads them);\n"
 "                            with -L, latency histograms too\n"
+"  load --stock              the same for devices under stock vfio-pci (any\n"
+"                            vfio_pci_core driver), without vfio_pci_bpf:\n"
+"                            fexit counters on vfio_pci_core's entry points\n"
 "  unload                    remove the pinned counters\n"
 "  policy check FILE         parse and compile FILE, apply nothing; with -d,\n"
 "                            what it becomes on that device (hide: ...)\n"
@@ -92,6 +97,7 @@ static const char doc[] =
 "    vfio-bpf status\n"
 "    vfio-bpf load\n"
 "    vfio-bpf load -L                                   # with latency histograms\n"
+"    vfio-bpf load --stock                              # plain vfio-pci\n"
 "    vfio-bpf policy check /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply -d 0000:01:00.0 policy.yaml   # one device\n"
@@ -102,6 +108,7 @@ static const char doc[] =
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
 	{ "latency", 'L', NULL, 0, "With load: latency histograms too (the module then times each access)", 0 },
+	{ "stock", 'k', NULL, 0, "load: count devices under stock vfio-pci", 0 },
 	{},
 };
 
@@ -123,6 +130,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.bdf = bdf;
 		break;
 	}
+	case 'k':
+		env.stock = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (env.argc >= 4)
 			argp_usage(state);
@@ -943,8 +953,9 @@ static int cmd_status(void)
 		printf("core: %s vfio-pci-core\n", core);
 	load_kview();
 	say_unchecked();
-	printf("counters: %s\n", access(VFB_COUNTERS_DIR "/counts", F_OK) ?
-	       "not loaded (vfio-bpf load)" : "loaded, pinned at " VFB_COUNTERS_DIR);
+	printf("counters: %s%s\n", access(VFB_COUNTERS_DIR "/counts", F_OK) ?
+	       "not loaded (vfio-bpf load)" : "loaded, pinned at " VFB_COUNTERS_DIR,
+	       vfb_stock_pinned() ? " (stock-kernel: vfio_pci_core entry points)" : "");
 	n = vfb_devices_bound(DRIVER, &devs);
 	if (n < 0) {
 		fprintf(stderr, "vfio-bpf: cannot list the devices of " DRIVER ": %s\n",
@@ -1088,16 +1099,25 @@ static int cmd_load(void)
 {
 	int err;
 
-	if (need_module())
-		return 1;
-	err = vfb_counters_load_pinned("vfio-bpf", env.latency);
+	if (env.stock) {
+		/* Stock vfio-pci: the core's BTF, not the module's. */
+		if (vfb_check_btf("vfio-bpf", "vfio_pci_core",
+				  "  load it (modprobe vfio-pci) and bind devices to vfio-pci\n"))
+			return 1;
+		err = vfb_stock_load_pinned("vfio-bpf");
+	} else {
+		if (need_module())
+			return 1;
+		err = vfb_counters_load_pinned("vfio-bpf", env.latency);
+	}
 	if (err == -EEXIST) {
 		printf("counters already loaded (%s)\n", VFB_COUNTERS_DIR);
 		return 0;
 	}
 	if (err)
 		return 1;
-	printf("counters loaded, pinned at %s\n", VFB_COUNTERS_DIR);
+	printf("%scounters loaded, pinned at %s\n", env.stock ? "stock-kernel " : "",
+	       VFB_COUNTERS_DIR);
 	return 0;
 }
 

@@ -416,5 +416,42 @@ check "... while vfio-trace -k's irq_handler_exit program runs for them ($RUNS r
 	test "$RUNS" -ge "$IRQS" -a "$IRQS" -gt 0
 echo 0 >/proc/sys/kernel/bpf_stats_enabled
 
+# --- stock-kernel counters: vfio-bpf load --stock, edu on stock vfio-pci ----
+# The same pinned set, counted by fexit programs on vfio_pci_core (the
+# module is loaded but drives nothing): the exporter reads it unchanged.
+check "edu0 bound to stock vfio-pci" bind "$EDU0" vfio-pci
+"$VB" load --stock >"$OUT/load-stock.txt" 2>&1
+check "vfio-bpf load --stock pins the counters" \
+	grep -qx 'stock-kernel counters loaded, pinned at /sys/fs/bpf/vfio-bpf/counters' \
+	"$OUT/load-stock.txt"
+check "a second load says they are there" sh -c "'$VB' load --stock | grep -q 'already loaded'"
+check "vfio-bpf status says they are the stock-kernel ones" \
+	sh -c "'$VB' status | grep -q '^counters: loaded.*(stock-kernel'"
+check "its programs are the vst_ ones, without a ring buffer" \
+	sh -c "bpftool prog show | grep -q 'name vst_read' && ! bpftool map show | grep -q 'ringbuf'"
+# One open with 10 config reads: the client's 2 at open and the 10.
+reads=""
+for i in 1 2 3 4 5 6 7 8 9 10; do reads="$reads cfg-read:0x0:4"; done
+# shellcheck disable=SC2086
+"$CLIENT" "$E0" $reads >"$OUT/stock-reads.txt" 2>&1
+check "the client made its 10 config reads" \
+	test "$(grep -c '^  cfg-read:0x0:4: 0x11e81234$' "$OUT/stock-reads.txt")" -eq 10
+check "an exporter on the stock-kernel counters" exp_start stock1
+check "scrape k1" scrape k1
+expect_vals k1 "stock: one open, 10 config reads" \
+	"$(ops $E0 open)=1" "$(ops $E0 close)=1" "$(ops $E0 config_read)=12" \
+	"$(errs $E0 config_read)=0" "$(ops $E0 config_write)=0" "$(ops $E0 bar_read)=0"
+"$CLIENT" "$E0" cfg-write:0x3c:1:0x5a bar-read:0x0 bar-read:0x4 >/dev/null 2>&1
+check "scrape k2" scrape k2
+expect_vals k2 "stock: one config write, two BAR reads" \
+	"$(ops $E0 open)=2" "$(ops $E0 config_read)=14" "$(ops $E0 config_write)=1" \
+	"$(ops $E0 bar_read)=2" "$(ops $E0 bar_write)=0"
+kill -TERM "$EXP_PID"; wait "$EXP_PID"
+check "vfio-bpf unload (stock)" sh -c "'$VB' unload | grep -qx 'counters unloaded'"
+check "the pins are gone" test ! -e /sys/fs/bpf/vfio-bpf/counters
+_i=0
+while bpftool prog show | grep -q 'name vst_' && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+check "no stock counting program is left" sh -c "! bpftool prog show | grep -q 'name vst_'"
+
 unbind "$EDU0"
 ! grep -q '^FAIL' "$RESULTS"
