@@ -222,16 +222,20 @@ $(BUILD)/fuzz-policy: tests/fuzz/fuzz-policy.c loader/policy.c loader/policy.h i
 
 # The exporter's page, collectors and HTTP server, with sysfs pointed at a
 # tree the test makes.
-host-tests: $(BUILD)/exporter-unit $(BUILD)/fuzz-policy
+host-tests: $(BUILD)/exporter-unit $(BUILD)/fuzz-policy $(BUILD)/exporter-scale
 $(BUILD)/exporter-unit: $(BUILD)/tests/host/exporter_unit.o $(BUILD)/loader/exporter.o $(LIB)
 $(BUILD)/exporter-unit: LIBS := $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
+# The exporter's scrape at N synthetic devices (make bench-exporter).
+$(BUILD)/exporter-scale: $(BUILD)/tests/host/exporter_scale.o $(BUILD)/loader/exporter.o $(LIB)
+$(BUILD)/exporter-scale: LIBS := $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
-$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit:
+$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit $(BUILD)/exporter-scale:
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBS)
 
 # `make build/vfio-bpf` (relative) is the same file as $(BUILD)/vfio-bpf.
-REL_BINS := $(patsubst $(BUILD)/%,build/%,$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit)
+REL_BINS := $(patsubst $(BUILD)/%,build/%,$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit \
+	      $(BUILD)/exporter-scale)
 $(REL_BINS): build/%: $(BUILD)/%
 .PHONY: $(REL_BINS)
 
