@@ -128,6 +128,27 @@ static struct attribute *vfio_pci_bpf_drv_attrs[] = {
 };
 ATTRIBUTE_GROUPS(vfio_pci_bpf_drv);
 
+/*
+ * The device's slot (see VFIO_PCI_BPF_MAX_SLOTS), 4294967295 when all were
+ * taken at probe: how vfio_exporter tells which bound devices per-slot
+ * maps cannot count.  Fixed from probe to remove.
+ */
+static ssize_t vfio_bpf_slot_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct vfio_pci_core_device *core_device = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%u\n",
+			  vfio_pci_bpf_from_vdev(&core_device->vdev)->slot);
+}
+static DEVICE_ATTR_RO(vfio_bpf_slot);
+
+static struct attribute *vfio_pci_bpf_dev_attrs[] = {
+	&dev_attr_vfio_bpf_slot.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(vfio_pci_bpf_dev);
+
 /* Match nothing by default: devices bind through driver_override or new_id. */
 static const struct pci_device_id vfio_pci_bpf_table[] = {
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID) },
@@ -143,6 +164,7 @@ static struct pci_driver vfio_pci_bpf_driver = {
 	.sriov_configure	= vfio_pci_bpf_sriov_configure,
 	.err_handler		= &vfio_pci_bpf_err_handlers,
 	.groups			= vfio_pci_bpf_drv_groups,
+	.dev_groups		= vfio_pci_bpf_dev_groups,
 	.driver_managed_dma	= true,
 };
 

@@ -449,6 +449,7 @@ static int read_counts(struct scrape *s)
 	int n = counter_source->counts(&c);
 
 	/* A full map takes no new key: a device not counted yet will not be. */
+	s->counts_cap = cap;
 	s->counts_full = cap > 0 && n >= cap;
 	for (int i = 0; i < n; i++) {
 		__u32 sbdf = c[i].key.sbdf;
@@ -851,23 +852,24 @@ void put_scrape(struct page *p, struct scrape *s)
  */
 static void warn_untracked(const struct scrape *s)
 {
-	static const char *const why[NR_UNTRACKED] = {
-		[UNTRACKED_NO_SLOT] = "vfio-pci-bpf had no slot left for them",
-		[UNTRACKED_MAP_FULL] = "the counts map is full",
-	};
 	static bool warned[NR_UNTRACKED];
 	int n[NR_UNTRACKED];
 
 	if (s->failed[COL_SYSFS])
 		return;
 	count_untracked(s, n);
-	for (int r = 0; r < NR_UNTRACKED; r++) {
-		if (n[r] && !warned[r])
-			fprintf(stderr, "vfio_exporter: %d device%s bound to vfio-pci-bpf not counted: "
-				"%s (%d devices at most; vfio_exporter_devices_untracked{reason=\"%s\"})\n",
-				n[r], n[r] == 1 ? "" : "s", why[r], VFT_MAX_DEVICES, untracked_names[r]);
+	if (n[UNTRACKED_NO_SLOT] && !warned[UNTRACKED_NO_SLOT])
+		fprintf(stderr, "vfio_exporter: %d device%s bound to vfio-pci-bpf not counted: the "
+			"module had no slot left for them (%d at most); "
+			"vfio_exporter_devices_untracked{reason=\"no_slot\"}\n",
+			n[UNTRACKED_NO_SLOT], n[UNTRACKED_NO_SLOT] == 1 ? "" : "s", VFT_MAX_DEVICES);
+	if (n[UNTRACKED_MAP_FULL] && !warned[UNTRACKED_MAP_FULL])
+		fprintf(stderr, "vfio_exporter: %d device%s bound to vfio-pci-bpf not counted: the "
+			"counts map is full (%d keys); "
+			"vfio_exporter_devices_untracked{reason=\"map_full\"}\n",
+			n[UNTRACKED_MAP_FULL], n[UNTRACKED_MAP_FULL] == 1 ? "" : "s", s->counts_cap);
+	for (int r = 0; r < NR_UNTRACKED; r++)
 		warned[r] = n[r] > 0;
-	}
 }
 
 /* The whole exposition, from sysfs and the maps as they are now. */

@@ -102,7 +102,8 @@ struct scrape {
 	int ndevs, devs_cap, nsorted;
 	struct vfb_latency *lat;
 	int nlat;
-	bool counts_full;	/* the counts map has as many keys as it holds */
+	int counts_cap;		/* the counts map's capacity in keys; 0 unknown */
+	bool counts_full;	/* it has as many keys as it holds */
 	struct vfb_delivery *irqs;
 	int nirqs;
 	struct policy_info *policies;
