@@ -240,6 +240,81 @@ static int grow(void **arr, int n, int *cap, size_t size)
 	return 0;
 }
 
+/* A record of @key and the sum over @ncpu CPUs of @vals (@words __u64 each). */
+static void sum_into(char *rec, size_t rec_size, const void *key, size_t key_size,
+		     const __u64 *vals, int ncpu, size_t words)
+{
+	__u64 *sum = (__u64 *)(rec + key_size);
+
+	memset(rec, 0, rec_size);
+	memcpy(rec, key, key_size);
+	for (int c = 0; c < ncpu; c++)
+		for (size_t w = 0; w < words; w++)
+			sum[w] += vals[c * words + w];
+}
+
+/*
+ * walk() a batch at a time (BPF_MAP_LOOKUP_BATCH): two syscalls a key add
+ * up at thousands of devices.  -EOPNOTSUPP when the kernel has no batch
+ * lookup for the map (before anything was read): walk() one by one.
+ */
+#define WALK_BATCH	1024
+
+static int walk_batch(int fd, size_t key_size, size_t val_size, void **out, size_t rec_size,
+		      int ncpu)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t words = val_size / sizeof(__u64);
+	__u64 token[8], next[8];	/* opaque: a bucket index for hash maps */
+	int n = 0, cap = 0, err = 0;
+	bool first = true;
+	void *arr = NULL;
+	char *keys;
+	__u64 *vals;
+
+	keys = malloc(WALK_BATCH * key_size);
+	vals = malloc((size_t)WALK_BATCH * ncpu * val_size);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = WALK_BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : token, next, keys, vals, &count,
+					   &opts);
+		if (err && err != -ENOENT) {
+			if (first && (err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUP ||
+				      err == -524 /* ENOTSUPP */))
+				err = -EOPNOTSUPP;
+			break;
+		}
+		first = false;
+		for (__u32 i = 0; i < count; i++) {
+			if (grow(&arr, n, &cap, rec_size)) {
+				err = -ENOMEM;
+				goto out;
+			}
+			sum_into((char *)arr + n++ * rec_size, rec_size, keys + i * key_size,
+				 key_size, vals + (size_t)i * ncpu * words, ncpu, words);
+		}
+		if (err == -ENOENT) {	/* the last batch */
+			err = 0;
+			break;
+		}
+		memcpy(token, next, sizeof(token));
+	}
+out:
+	free(keys);
+	free(vals);
+	if (err) {
+		free(arr);
+		return err;
+	}
+	*out = arr;
+	return n;
+}
+
 /*
  * Every key of the per-CPU map @fd with its value summed over CPUs, as
  * records of @rec_size: the key (@key_size, a multiple of 8), then the sum.
@@ -257,13 +332,15 @@ static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec
 	*out = NULL;
 	if (ncpu < 0)
 		return ncpu;
+	err = walk_batch(fd, key_size, val_size, out, rec_size, ncpu);
+	if (err != -EOPNOTSUPP)
+		return err;
 	vals = calloc(ncpu, val_size);
 	if (!vals)
 		return -ENOMEM;
 	for (err = bpf_map_get_next_key(fd, NULL, next); !err;
 	     err = bpf_map_get_next_key(fd, key, next)) {
 		char *rec;
-		__u64 *sum;
 
 		memcpy(key, next, key_size);
 		if (bpf_map_lookup_elem(fd, next, vals))
@@ -273,12 +350,7 @@ static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec
 			break;
 		}
 		rec = (char *)arr + n++ * rec_size;
-		memset(rec, 0, rec_size);
-		memcpy(rec, next, key_size);
-		sum = (__u64 *)(rec + key_size);
-		for (int c = 0; c < ncpu; c++)
-			for (size_t w = 0; w < words; w++)
-				sum[w] += vals[c * words + w];
+		sum_into(rec, rec_size, next, key_size, vals, ncpu, words);
 	}
 	free(vals);
 	if (err && err != -ENOENT) {
