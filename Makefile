@@ -55,6 +55,8 @@ help:
 	@echo '             drive it with the VFIO client'
 	@echo '  bench      guest instructions per config-space read, vfio-pci-bpf'
 	@echo '             against stock vfio-pci (QEMU -icount)'
+	@echo '  bench-exporter  vfio_exporter scrape time, page size and RSS at 1 to'
+	@echo '             10,000 devices (synthetic here, real maps in the guest)'
 	@echo '  vm-shell   run CMD="..." in the test bed guest'
 	@echo '  checkpatch run the kernel'"'"'s checkpatch.pl on kmod/'
 	@echo '  fuzz       fuzz the policy compiler with libFuzzer for FUZZ_TIME seconds'
@@ -302,6 +304,13 @@ bench: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
 	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 1800 -- sh tests/vm/bench.sh
 
+# vfio_exporter at scale: synthetic devices on this machine (nothing
+# loaded), then the real binary and maps in the guest (docs/benchmarks.md).
+bench-exporter: deps-if-needed
+	$(Q)$(SUBMAKE) guest-kmod client tools unit-tests vm-image $(BUILD)/exporter-scale
+	$(Q)TOP=$(TOP) tests/host/bench-exporter.sh
+	$(Q)VM_ICOUNT=1 tests/vm/run -n bench-exporter -t 1800 -- sh tests/vm/bench-exporter.sh
+
 vm-shell: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
 	$(Q)tests/vm/run -n shell -t 900 -- sh -c '$(CMD)'
@@ -311,4 +320,4 @@ clean:
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
 .PHONY: fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
-	check demo bench vm-shell clean
+	check demo bench bench-exporter vm-shell clean
