@@ -303,6 +303,7 @@ demo: deps-if-needed
 bench: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
 	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 1800 -- sh tests/vm/bench.sh
+	$(Q)$(SUBMAKE) bench-exporter
 
 # vfio_exporter at scale: synthetic devices on this machine (nothing
 # loaded), then the real binary and maps in the guest (docs/benchmarks.md).

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1086,18 +1087,22 @@ static const char not_found[] = "404 page not found: try /metrics\n";
 static const char not_allowed[] = "405 method not allowed: GET or HEAD\n";
 static const char server_error[] = "500 the scrape failed; see the exporter's log\n";
 
+/*
+ * @body is static (@done NULL), or handed to @done once libmicrohttpd has
+ * sent it.
+ */
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
-			     const char *type, const char *body, size_t len, bool owned)
+			     const char *type, const char *body, size_t len,
+			     void (*done)(void *))
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	resp = MHD_create_response_from_buffer(len, (void *)body,
-					       owned ? MHD_RESPMEM_MUST_FREE :
-					       MHD_RESPMEM_PERSISTENT);
+	resp = done ? MHD_create_response_from_buffer_with_free_callback(len, (void *)body, done) :
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
-		if (owned)
-			free((void *)body);
+		if (done)
+			done((void *)body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -1106,6 +1111,38 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/*
+ * The buffer of the last page sent, kept for the next scrape: at thousands
+ * of devices a page is tens of MB, past malloc's mmap threshold, and
+ * faulting it in afresh every scrape costs half as much as building it
+ * (docs/benchmarks.md, exporter at scale).  What a scrape needs anyway, held
+ * between scrapes; dropped when pages shrink to less than half of it.
+ * Scrapes and libmicrohttpd's free callbacks run in its one thread.
+ */
+static char *spare;
+
+static void page_sent(void *buf)
+{
+	if (spare)
+		free(buf);
+	else
+		spare = buf;
+}
+
+static char *page_buffer(size_t want, size_t *cap)
+{
+	char *b = spare;
+
+	spare = NULL;
+	if (b && malloc_usable_size(b) >= want && malloc_usable_size(b) / 2 <= want) {
+		*cap = malloc_usable_size(b);
+		return b;
+	}
+	free(b);
+	*cap = want;
+	return malloc(want);
 }
 
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn,
@@ -1129,25 +1166,24 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
-			     not_allowed, sizeof(not_allowed) - 1, false);
+			     not_allowed, sizeof(not_allowed) - 1, NULL);
 	if (!strcmp(url, "/"))
 		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
-			     index_page, sizeof(index_page) - 1, false);
+			     index_page, sizeof(index_page) - 1, NULL);
 	if (strcmp(url, "/metrics"))
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8",
-			     not_found, sizeof(not_found) - 1, false);
+			     not_found, sizeof(not_found) - 1, NULL);
 
 	/* The size of the last page and some: one allocation, not a dozen reallocs. */
-	p.cap = last_len + last_len / 8 + 16384;
-	p.buf = malloc(p.cap);
+	p.buf = page_buffer(last_len + last_len / 8 + 16384, &p.cap);
 	if (!p.buf || build_page(&p)) {
 		free(p.buf);
 		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
-			     server_error, sizeof(server_error) - 1, false);
+			     server_error, sizeof(server_error) - 1, NULL);
 	}
 	last_len = p.len;
 	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-		     p.buf, p.len, true);
+		     p.buf, p.len, page_sent);
 }
 
 /* Bind and listen ourselves, so that a taken port gets a clear message. */
