@@ -22,9 +22,9 @@ done
 rm -rf "$root"
 echo "exporter at scale, $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(date -u +%Y-%m-%d), load average $(cut -d' ' -f1-3 /proc/loadavg):"
 echo
-echo '| devices | scrape median (min–max), ms | page | build alone, ms | VmRSS | VmHWM |'
-echo '| ---: | --- | ---: | ---: | ---: | ---: |'
+echo '| devices | scrape median (min–max), ms | exporter CPU per scrape, ms | page build alone, ms | page | VmRSS | VmHWM | first scrape (sysfs read), ms |'
+echo '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |'
 awk '{ for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
-	printf "| %d | %.2f (%.2f–%.2f) | %.1f MB | %.2f | %.1f MB | %.1f MB |\n", v["devices"],
-		v["median_ms"], v["min_ms"], v["max_ms"], v["page_bytes"] / 1e6, v["build_ms"],
-		v["rss_kb"] / 1024, v["hwm_kb"] / 1024 }' "$raw"
+	printf "| %d | %.2f (%.2f–%.2f) | %.2f | %.2f | %.1f MB | %.1f MB | %.1f MB | %.0f |\n",
+		v["devices"], v["median_ms"], v["min_ms"], v["max_ms"], v["cpu_ms"], v["build_ms"],
+		v["page_bytes"] / 1e6, v["rss_kb"] / 1024, v["hwm_kb"] / 1024, v["first_ms"] }' "$raw"
