@@ -27,8 +27,10 @@
 const volatile __u32 filter_sbdf = VFT_ALL_DEVICES;
 const volatile __u32 kind_mask = (1u << VFT_NR_KINDS) - 1;
 const volatile bool stream = true;
-/* Module mode with -H: the core programs only time accesses. */
+/* vfio-trace -H in module mode: vft_op_timed only times, never counts. */
 const volatile bool latency_only;
+/* Unread bytes in the ring buffer that wake the reader (vfb_trace_load). */
+const volatile __u64 wakeup_bytes = 1;
 
 __u64 lost;
 
@@ -43,6 +45,13 @@ struct {
 	__type(key, struct vft_count_key);
 	__type(value, struct vft_count);
 } counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VFT_MAX_DEVICES * VFT_NR_KINDS);
+	__type(key, __u32);
+	__type(value, struct vft_slot_count);
+} slot_counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -67,10 +76,34 @@ static __always_inline bool wanted(__u32 sbdf, __u32 kind)
 	return kind_mask & (1u << kind);
 }
 
-static __always_inline void count(__u32 sbdf, __u32 kind, __s64 ret)
+/* A device of the module, by slot: an array lookup, no hashing. */
+static __always_inline void count_slot(__u32 sbdf, __u32 slot, __u32 kind, __s64 ret)
+{
+	__u32 i = slot * VFT_NR_KINDS + kind;
+	struct vft_slot_count *c;
+
+	c = bpf_map_lookup_elem(&slot_counts, &i);
+	if (!c)
+		return;
+	if (c->sbdf != sbdf) {
+		c->sbdf = sbdf;
+		c->events = 0;
+		c->errors = 0;
+	}
+	c->events++;
+	if (ret < 0)
+		c->errors++;
+}
+
+static __always_inline void count(__u32 sbdf, __u32 slot, __u32 kind, __s64 ret)
 {
 	struct vft_count_key key = { .sbdf = sbdf, .kind = kind };
 	struct vft_count zero = {}, *c;
+
+	if (slot < VFT_MAX_DEVICES && kind < VFT_NR_KINDS) {
+		count_slot(sbdf, slot, kind, ret);
+		return;
+	}
 
 	c = bpf_map_lookup_elem(&counts, &key);
 	if (!c) {
@@ -98,7 +131,7 @@ static __always_inline struct vft_event *reserve(__u32 sbdf, __u32 slot, __u32 k
 
 	if (!wanted(sbdf, kind))
 		return NULL;
-	count(sbdf, kind, ret);
+	count(sbdf, slot, kind, ret);
 	if (!stream)
 		return NULL;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -123,13 +156,56 @@ static __always_inline struct vft_event *reserve(__u32 sbdf, __u32 slot, __u32 k
 	return e;
 }
 
+/*
+ * Wake the reader once a batch has built up, not for every event (as perf
+ * and libbpf-tools do): it polls with a short timeout and collects what
+ * is left below the mark then.
+ */
+static __always_inline void submit(struct vft_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
 /* An event whose record is the common part only. */
 static __always_inline int emit(__u32 sbdf, __u32 slot, __u32 kind, __s64 ret)
 {
 	struct vft_event *e = reserve(sbdf, slot, kind, ret, true);
 
 	if (e)
-		bpf_ringbuf_submit(e, 0);
+		submit(e);
+	return 0;
+}
+
+/*
+ * Counters (vfio-bpf load): one program per operation, on the module's
+ * counting event, which carries scalars only; nothing is peeked for it.
+ * vft_op_timed also has the time the module measured (only while this
+ * program is attached) for the latency histograms; under vfio-trace, whose
+ * per-kind programs count, it only times (latency_only).
+ */
+SEC("tp_btf/vfio_pci_bpf_op")
+int BPF_PROG(vft_op, u32 sbdf, u32 slot, u32 kind, long ret, u64 ns)
+{
+	if (wanted(sbdf, kind))
+		count(sbdf, slot, kind, ret);
+	return 0;
+}
+
+static __always_inline void account_latency(__u32 sbdf, __u32 kind, __u64 ns);
+
+SEC("tp_btf/vfio_pci_bpf_op_timed")
+int BPF_PROG(vft_op_timed, u32 sbdf, u32 slot, u32 kind, long ret, u64 ns)
+{
+	if (!wanted(sbdf, kind))
+		return 0;
+	if (!latency_only)
+		count(sbdf, slot, kind, ret);
+	if (ns)		/* 0: an operation the module does not time */
+		account_latency(sbdf, kind, ns);
 	return 0;
 }
 
@@ -157,7 +233,7 @@ int BPF_PROG(vft_reset, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 kind, int 
 	if (!e)
 		return 0;
 	e->d.reset.kind = kind;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -172,7 +248,7 @@ int BPF_PROG(vft_config_read, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 offs
 	e->d.config_read.offset = offset;
 	e->d.config_read.size = size;
 	e->d.config_read.value = value;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -189,7 +265,7 @@ int BPF_PROG(vft_config_write, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 off
 	e->d.config_write.value = value;
 	e->d.config_write.old = old;
 	e->d.config_write.new = new;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -204,7 +280,7 @@ static __always_inline int bar_event(__u32 sbdf, __u32 slot, __u32 kind, u32 bar
 	e->d.bar.offset = offset;
 	e->d.bar.size = size;
 	e->d.bar.value = value;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -232,7 +308,7 @@ static __always_inline int mmap_event(__u32 sbdf, __u32 slot, u32 index, u64 off
 	e->d.mmap.index = index;
 	e->d.mmap.offset = offset;
 	e->d.mmap.length = length;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -250,7 +326,7 @@ static __always_inline int ioctl_event(__u32 sbdf, __u32 slot, u32 cmd, long ret
 	if (!e)
 		return 0;
 	e->d.ioctl.cmd = cmd;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -271,7 +347,7 @@ static __always_inline int set_irqs_event(__u32 sbdf, __u32 slot, u32 index, u32
 	e->d.set_irqs.start = start;
 	e->d.set_irqs.count = count;
 	e->d.set_irqs.flags = flags;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -303,7 +379,7 @@ int BPF_PROG(vft_irq_vector, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 index
 	e->d.irq_vector.vector = vector;
 	e->d.irq_vector.host_irq = host_irq;
 	e->d.irq_vector.armed = is_armed;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -318,7 +394,7 @@ int BPF_PROG(vft_mig_transition, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 f
 	e->d.mig_transition.from = from;
 	e->d.mig_transition.to = to;
 	e->d.mig_transition.duration_ns = duration_ns;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -334,7 +410,7 @@ int BPF_PROG(vft_mig_data, struct pci_dev *pdev, u32 sbdf, u32 slot, bool write,
 	e->d.mig_data.write = write;
 	e->d.mig_data.offset = offset;
 	e->d.mig_data.bytes = bytes < 0 ? 0 : bytes;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -376,7 +452,7 @@ int BPF_PROG(vft_policy, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 hook, u32
 	e->d.policy.size = size;
 	e->d.policy.value = value;
 	bpf_probe_read_kernel_str(e->d.policy.name, sizeof(e->d.policy.name), policy);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -399,7 +475,7 @@ static __always_inline int delivered(const struct vft_vector *v, int irq, __u32 
 	e->d.irq.index = v->index;
 	e->d.irq.vector = v->vector;
 	e->d.irq.host_irq = irq;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -626,7 +702,7 @@ static __always_inline int core_rw_exit(__u64 vdev, const char *buf, size_t coun
 		e->d.config_read.size = count;
 		e->d.config_read.value = value;
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -695,7 +771,7 @@ int BPF_PROG(vft_core_ioctl_exit, struct vfio_device *vdev, unsigned int cmd,
 
 		if (e) {
 			e->d.reset.kind = cmd == VFT_IOCTL_HOT_RESET;	/* function, hot */
-			bpf_ringbuf_submit(e, 0);
+			submit(e);
 		}
 	}
 	if (cmd == VFT_IOCTL_SET_IRQS) {

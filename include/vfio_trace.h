@@ -132,6 +132,20 @@ struct vft_count {
 };
 
 /*
+ * The module's devices are counted in a per-CPU array by slot and kind
+ * (index slot * VFT_NR_KINDS + kind), each entry tagged with the device it
+ * counts: a CPU's entry that finds another device's tag in it starts over
+ * (the module gives a slot back to the device that had it, so that is
+ * only a slot's reuse by a new device).  Readers sum entries by tag.
+ */
+struct vft_slot_count {
+	__u32 sbdf;
+	__u32 pad;
+	__u64 events;
+	__u64 errors;
+};
+
+/*
  * Policy decisions other than allow, per device, hook, verdict, mode and
  * rule (bounded: a policy has at most a few dozen rules).
  */

@@ -326,12 +326,16 @@ static int vfio_pci_bpf_decided(struct vfio_pci_bpf_device *vbdev,
 	VFIO_PCI_BPF_CALL(vbdev, hook, id, ctx, verdicts, true,		\
 			  (ctx)->region, (ctx)->offset, (ctx)->size, (ctx)->value)
 
+/*
+ * @audit: false for the module's own reads (the MSI-X table size behind
+ * VFIO_DEVICE_GET_IRQ_INFO), which are not the user's accesses.
+ */
 int vfio_pci_bpf_hook_config_read(struct vfio_pci_bpf_device *vbdev,
-				  struct vfio_bpf_access *ctx)
+				  struct vfio_bpf_access *ctx, bool audit)
 {
-	return VFIO_PCI_BPF_CALL_ACCESS(vbdev, config_read,
-					VFIO_BPF_HOOK_CONFIG_READ, ctx,
-					VFIO_PCI_BPF_REWRITES);
+	return VFIO_PCI_BPF_CALL(vbdev, config_read, VFIO_BPF_HOOK_CONFIG_READ,
+				 ctx, VFIO_PCI_BPF_REWRITES, audit, ctx->region,
+				 ctx->offset, ctx->size, ctx->value);
 }
 
 int vfio_pci_bpf_hook_config_write(struct vfio_pci_bpf_device *vbdev,

@@ -44,7 +44,7 @@ ssize_t vfio_pci_bpf_modes_show(char *buf);
 int vfio_pci_bpf_modes_store(const char *buf);
 
 int vfio_pci_bpf_hook_config_read(struct vfio_pci_bpf_device *vbdev,
-				  struct vfio_bpf_access *ctx);
+				  struct vfio_bpf_access *ctx, bool audit);
 int vfio_pci_bpf_hook_config_write(struct vfio_pci_bpf_device *vbdev,
 				   struct vfio_bpf_access *ctx);
 int vfio_pci_bpf_hook_bar_access(struct vfio_pci_bpf_device *vbdev,

@@ -25,6 +25,7 @@
 #include "hooks.h"
 #include "lm.h"
 #include "trace.h"
+#include "vfio_trace.h"
 #include "vfio_pci_bpf.h"
 
 /* One data transfer session: the fd handed to the user. */
@@ -135,6 +136,8 @@ static ssize_t vfio_pci_bpf_lm_read(struct file *filp, char __user *ubuf,
 out_unlock:
 	trace_vfio_pci_bpf_mig_data(migf->pdev, migf->sbdf, migf->slot, false,
 				    off, ret);
+	trace_vfio_pci_bpf_op(migf->sbdf, migf->slot, VFT_MIG_DATA, ret, 0);
+	trace_vfio_pci_bpf_op_timed(migf->sbdf, migf->slot, VFT_MIG_DATA, ret, 0);
 	mutex_unlock(&migf->lock);
 	return ret;
 }
@@ -170,6 +173,8 @@ static ssize_t vfio_pci_bpf_lm_write(struct file *filp, const char __user *ubuf,
 out_unlock:
 	trace_vfio_pci_bpf_mig_data(migf->pdev, migf->sbdf, migf->slot, true,
 				    off, ret);
+	trace_vfio_pci_bpf_op(migf->sbdf, migf->slot, VFT_MIG_DATA, ret, 0);
+	trace_vfio_pci_bpf_op_timed(migf->sbdf, migf->slot, VFT_MIG_DATA, ret, 0);
 	mutex_unlock(&migf->lock);
 	return ret;
 }
@@ -604,10 +609,14 @@ vfio_pci_bpf_lm_set_state(struct vfio_device *vdev,
 	}
 
 out_trace:
+	start = ktime_get_ns() - start;
 	trace_vfio_pci_bpf_mig_transition(vfio_pci_bpf_to_pdev(vbdev),
 					  vbdev->sbdf, vbdev->slot, from, new_state,
-					  PTR_ERR_OR_ZERO(res),
-					  ktime_get_ns() - start);
+					  PTR_ERR_OR_ZERO(res), start);
+	trace_vfio_pci_bpf_op(vbdev->sbdf, vbdev->slot, VFT_MIG_TRANSITION,
+			      PTR_ERR_OR_ZERO(res), 0);
+	trace_vfio_pci_bpf_op_timed(vbdev->sbdf, vbdev->slot, VFT_MIG_TRANSITION,
+				    PTR_ERR_OR_ZERO(res), 0);
 	vfio_pci_bpf_lm_state_unlock(lm);
 	return res;
 }

@@ -8,8 +8,9 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/idr.h>
+#include <linux/bitmap.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
@@ -25,7 +26,49 @@ module_param(enable_sriov, bool, 0644);
 MODULE_PARM_DESC(enable_sriov,
 		 "Allow creating VFs of a PF bound to vfio-pci-bpf, as vfio-pci's enable_sriov (default: off)");
 
-static DEFINE_IDA(vfio_pci_bpf_slots);
+/*
+ * Slots: a device's index for BPF arrays.  Counters are kept by slot and
+ * tagged with the device, so a device gets back the slot it had (its
+ * counts go on across a rebind), and a new device takes a slot no device
+ * has had while there is one: a slot changes hands only when all have
+ * been used.  @owner: the sbdf a slot was last given to (U32_MAX: never).
+ */
+static DEFINE_MUTEX(vfio_pci_bpf_slots_lock);
+static DECLARE_BITMAP(vfio_pci_bpf_slots_used, VFIO_PCI_BPF_MAX_SLOTS);
+static u32 vfio_pci_bpf_slot_owner[VFIO_PCI_BPF_MAX_SLOTS] = {
+	[0 ... VFIO_PCI_BPF_MAX_SLOTS - 1] = U32_MAX
+};
+
+static u32 vfio_pci_bpf_slot_get(u32 sbdf)
+{
+	u32 slot, fresh = U32_MAX, reuse = U32_MAX;
+
+	mutex_lock(&vfio_pci_bpf_slots_lock);
+	for (slot = 0; slot < VFIO_PCI_BPF_MAX_SLOTS; slot++) {
+		if (test_bit(slot, vfio_pci_bpf_slots_used))
+			continue;
+		if (vfio_pci_bpf_slot_owner[slot] == sbdf)
+			break;
+		if (vfio_pci_bpf_slot_owner[slot] == U32_MAX && fresh == U32_MAX)
+			fresh = slot;
+		else if (reuse == U32_MAX)
+			reuse = slot;
+	}
+	if (slot == VFIO_PCI_BPF_MAX_SLOTS)
+		slot = fresh != U32_MAX ? fresh : reuse;
+	if (slot != U32_MAX) {
+		set_bit(slot, vfio_pci_bpf_slots_used);
+		vfio_pci_bpf_slot_owner[slot] = sbdf;
+	}
+	mutex_unlock(&vfio_pci_bpf_slots_lock);
+	return slot;
+}
+
+static void vfio_pci_bpf_slot_put(u32 slot)
+{
+	if (slot != U32_MAX)
+		clear_bit(slot, vfio_pci_bpf_slots_used);
+}
 
 static int vfio_pci_bpf_probe(struct pci_dev *pdev,
 			      const struct pci_device_id *id)
@@ -40,9 +83,7 @@ static int vfio_pci_bpf_probe(struct pci_dev *pdev,
 
 	dev_set_drvdata(&pdev->dev, &vbdev->core_device);
 	/* Out of slots: the device works, its events carry no slot. */
-	err = ida_alloc_max(&vfio_pci_bpf_slots, VFIO_PCI_BPF_MAX_SLOTS - 1,
-			    GFP_KERNEL);
-	vbdev->slot = err < 0 ? U32_MAX : err;
+	vbdev->slot = vfio_pci_bpf_slot_get(vfio_pci_bpf_sbdf_of(pdev));
 	/* Attachable before user space can open the device. */
 	vfio_pci_bpf_hooks_add_device(vbdev);
 	err = vfio_pci_core_register_device(&vbdev->core_device);
@@ -53,8 +94,7 @@ static int vfio_pci_bpf_probe(struct pci_dev *pdev,
 
 out_del_hooks:
 	vfio_pci_bpf_hooks_del_device(vbdev);
-	if (vbdev->slot != U32_MAX)
-		ida_free(&vfio_pci_bpf_slots, vbdev->slot);
+	vfio_pci_bpf_slot_put(vbdev->slot);
 	vfio_put_device(&vbdev->core_device.vdev);
 	return err;
 }
@@ -67,8 +107,7 @@ static void vfio_pci_bpf_remove(struct pci_dev *pdev)
 
 	vfio_pci_core_unregister_device(core_device);
 	vfio_pci_bpf_hooks_del_device(vbdev);
-	if (vbdev->slot != U32_MAX)
-		ida_free(&vfio_pci_bpf_slots, vbdev->slot);
+	vfio_pci_bpf_slot_put(vbdev->slot);
 	vfio_put_device(&core_device->vdev);
 }
 

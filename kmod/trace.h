@@ -443,6 +443,49 @@ TRACE_EVENT(vfio_pci_bpf_policy,
 		  __entry->size, __entry->value)
 );
 
+/*
+ * One event per operation a VFIO user asked for, for counters: scalars
+ * only (no pci_dev, no name, no values), so the module peeks at nothing for
+ * it and a BPF program indexes a per-CPU array by @slot.  @kind is a
+ * VFT_* kind of include/vfio_trace.h (open, config_read, ...), @ret the
+ * operation's result.  vfio_pci_bpf_op_timed is the same event with @ns,
+ * the time the operation took in the module: the module reads the clock
+ * only while a program or tracefs listens to it.
+ */
+DECLARE_EVENT_CLASS(vfio_pci_bpf_op_class,
+	TP_PROTO(u32 sbdf, u32 slot, u32 kind, long ret, u64 ns),
+	TP_ARGS(sbdf, slot, kind, ret, ns),
+
+	TP_STRUCT__entry(
+		__field(u32, sbdf)
+		__field(u32, slot)
+		__field(u32, kind)
+		__field(long, ret)
+		__field(u64, ns)
+	),
+
+	TP_fast_assign(
+		__entry->sbdf = sbdf;
+		__entry->slot = slot;
+		__entry->kind = kind;
+		__entry->ret = ret;
+		__entry->ns = ns;
+	),
+
+	TP_printk("%04x:%02x:%02x.%x slot=%u kind=%u ret=%ld ns=%llu",
+		  __entry->sbdf >> 16, (__entry->sbdf >> 8) & 0xff,
+		  (__entry->sbdf >> 3) & 0x1f, __entry->sbdf & 7, __entry->slot,
+		  __entry->kind, __entry->ret, __entry->ns)
+);
+
+DEFINE_EVENT(vfio_pci_bpf_op_class, vfio_pci_bpf_op,
+	TP_PROTO(u32 sbdf, u32 slot, u32 kind, long ret, u64 ns),
+	TP_ARGS(sbdf, slot, kind, ret, ns));
+
+DEFINE_EVENT(vfio_pci_bpf_op_class, vfio_pci_bpf_op_timed,
+	TP_PROTO(u32 sbdf, u32 slot, u32 kind, long ret, u64 ns),
+	TP_ARGS(sbdf, slot, kind, ret, ns));
+
 #endif /* _VFIO_PCI_BPF_TRACE_H_ */
 
 #undef TRACE_INCLUDE_PATH

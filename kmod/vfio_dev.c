@@ -27,6 +27,7 @@
 
 #include "compat.h"
 #include "hooks.h"
+#include "op.h"
 #include "trace.h"
 #include "vfio_pci_bpf.h"
 
@@ -142,9 +143,11 @@ static int vfio_pci_bpf_may_reset(struct vfio_pci_bpf_device *vbdev, u32 kind)
 
 	if (vfio_pci_bpf_hook_reset(vbdev, &ctx) != VFIO_BPF_ALLOW)
 		ret = -EPERM;
-	if (ret)
+	if (ret) {
 		trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
 					 vbdev->slot, kind, ret);
+		vfio_pci_bpf_op_end(vbdev, VFT_RESET, ret, 0);
+	}
 	return ret;
 }
 
@@ -199,12 +202,15 @@ static ssize_t vfio_pci_bpf_config_write_piece(struct vfio_pci_bpf_device *vbdev
 }
 
 /*
- * One piece of a config read under a policy: read into a kernel buffer,
- * judged there; only an allowed or substituted value reaches the user.
+ * A config read under a policy into a kernel buffer, as the user is to
+ * see it.  A denied piece reads as zero, as vfio-pci shows config bytes it
+ * does not expose: a client that reads the whole config space at once
+ * (QEMU) gets all of it, and never a short count it would refuse the
+ * device for.  A device require_policy closes fails with -EPERM.
  */
-static ssize_t vfio_pci_bpf_config_read_piece(struct vfio_pci_bpf_device *vbdev,
-					      char __user *buf, size_t n,
-					      loff_t pos)
+static ssize_t vfio_pci_bpf_config_read_judged(struct vfio_pci_bpf_device *vbdev,
+					       __le32 *raw, size_t n, loff_t pos,
+					       bool audit)
 {
 	struct vfio_bpf_access ctx = {
 		.sbdf = vbdev->sbdf,
@@ -212,20 +218,39 @@ static ssize_t vfio_pci_bpf_config_read_piece(struct vfio_pci_bpf_device *vbdev,
 		.offset = pos & VFIO_PCI_OFFSET_MASK,
 		.size = n,
 	};
-	__le32 raw = 0;
 	ssize_t ret;
 	int verdict;
 
-	ret = vfio_pci_bpf_core.config_rw(&vbdev->core_device, &raw, n, &pos,
+	*raw = 0;
+	ret = vfio_pci_bpf_core.config_rw(&vbdev->core_device, raw, n, &pos,
 					  false);
 	if (ret != n)
 		return ret < 0 ? ret : -EIO;
-	ctx.value = le32_to_cpu(raw);
-	verdict = vfio_pci_bpf_hook_config_read(vbdev, &ctx);
-	if (verdict == VFIO_BPF_DENY)
+	ctx.value = le32_to_cpu(*raw);
+	verdict = vfio_pci_bpf_hook_config_read(vbdev, &ctx, audit);
+	if (verdict == VFIO_BPF_DENY && !vfio_pci_bpf_has_policy(vbdev))
 		return -EPERM;
-	if (verdict == VFIO_BPF_REWRITE)
-		raw = cpu_to_le32(ctx.value);
+	if (verdict == VFIO_BPF_DENY)
+		*raw = 0;
+	else if (verdict == VFIO_BPF_REWRITE)
+		*raw = cpu_to_le32(ctx.value);
+	return n;
+}
+
+/*
+ * One piece of a config read under a policy: read into a kernel buffer,
+ * judged there; only an allowed or substituted value reaches the user.
+ */
+static ssize_t vfio_pci_bpf_config_read_piece(struct vfio_pci_bpf_device *vbdev,
+					      char __user *buf, size_t n,
+					      loff_t pos)
+{
+	__le32 raw;
+	ssize_t ret;
+
+	ret = vfio_pci_bpf_config_read_judged(vbdev, &raw, n, pos, true);
+	if (ret != n)
+		return ret;
 	if (copy_to_user(buf, &raw, n))
 		return -EFAULT;
 	return n;
@@ -234,9 +259,10 @@ static ssize_t vfio_pci_bpf_config_read_piece(struct vfio_pci_bpf_device *vbdev,
 /*
  * A config access under a policy, cut into the pieces the policy sees
  * (naturally aligned, at most 4 bytes), so a 256-byte pread cannot read
- * past a hidden register.  A denied piece ends the access: what was done
- * before it is returned as a short count, and a denied first piece fails
- * with -EPERM.  Without the kernel-copy entry points nothing can be
+ * past a hidden register.  A denied write piece ends the access: what was
+ * done before it is returned as a short count, and a denied first piece
+ * fails with -EPERM; so does a read of a device require_policy closes.
+ * Without the kernel-copy entry points nothing can be
  * judged soundly: policies do not attach then, and require_policy denies.
  */
 static ssize_t vfio_pci_bpf_config_policed(struct vfio_pci_bpf_device *vbdev,
@@ -275,7 +301,7 @@ static ssize_t vfio_pci_bpf_config_rw(struct vfio_pci_bpf_device *vbdev,
 	struct vfio_device *vdev = &vbdev->core_device.vdev;
 	struct pci_dev *pdev = vfio_pci_bpf_to_pdev(vbdev);
 	u64 off = *ppos & VFIO_PCI_OFFSET_MASK;
-	u64 value = 0, old = 0;
+	u64 value = 0, old = 0, t0 = vfio_pci_bpf_op_start();
 	ssize_t ret;
 
 	if (write && trace_vfio_pci_bpf_config_write_enabled()) {
@@ -301,6 +327,8 @@ static ssize_t vfio_pci_bpf_config_rw(struct vfio_pci_bpf_device *vbdev,
 					       off, count,
 					       ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					       ret);
+	vfio_pci_bpf_op_end(vbdev, write ? VFT_CONFIG_WRITE : VFT_CONFIG_READ, ret,
+			    t0);
 	return ret;
 }
 
@@ -415,7 +443,7 @@ static ssize_t vfio_pci_bpf_bar_rw(struct vfio_pci_bpf_device *vbdev,
 	u32 index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
 	u64 off = *ppos & VFIO_PCI_OFFSET_MASK;
 	bool policed = vfio_pci_bpf_policed(vbdev);
-	u64 value = 0;
+	u64 value = 0, t0 = vfio_pci_bpf_op_start();
 	ssize_t ret;
 
 	if (write && trace_vfio_pci_bpf_bar_write_enabled())
@@ -459,6 +487,7 @@ out_trace:
 					    index, off, count,
 					    ret > 0 ? vfio_pci_bpf_peek_user(buf, ret) : 0,
 					    ret);
+	vfio_pci_bpf_op_end(vbdev, write ? VFT_BAR_WRITE : VFT_BAR_READ, ret, t0);
 	return ret;
 }
 
@@ -483,7 +512,9 @@ static ssize_t vfio_pci_bpf_read(struct vfio_device *vdev, char __user *buf,
 {
 	if (likely(!vfio_pci_bpf_hooks_on() &&
 		   !trace_vfio_pci_bpf_config_read_enabled() &&
-		   !trace_vfio_pci_bpf_bar_read_enabled()))
+		   !trace_vfio_pci_bpf_bar_read_enabled() &&
+		   !trace_vfio_pci_bpf_op_enabled() &&
+		   !trace_vfio_pci_bpf_op_timed_enabled()))
 		return vfio_pci_core_read(vdev, buf, count, ppos);
 	return vfio_pci_bpf_rw_slow(vdev, buf, count, ppos, false);
 }
@@ -495,7 +526,9 @@ static ssize_t vfio_pci_bpf_write(struct vfio_device *vdev,
 {
 	if (likely(!vfio_pci_bpf_hooks_on() &&
 		   !trace_vfio_pci_bpf_config_write_enabled() &&
-		   !trace_vfio_pci_bpf_bar_write_enabled()))
+		   !trace_vfio_pci_bpf_bar_write_enabled() &&
+		   !trace_vfio_pci_bpf_op_enabled() &&
+		   !trace_vfio_pci_bpf_op_timed_enabled()))
 		return vfio_pci_core_write(vdev, buf, count, ppos);
 	return vfio_pci_bpf_rw_slow(vdev, (char __user *)buf, count, ppos, true);
 }
@@ -579,6 +612,7 @@ static int vfio_pci_bpf_mmap(struct vfio_device *vdev,
 	u32 index = vfio_pci_bpf_vma_region(vma);
 	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
 	u64 len = vma->vm_end - vma->vm_start;
+	u64 t0 = vfio_pci_bpf_op_start();
 	int ret;
 
 	if (!vfio_pci_bpf_may_map(vbdev, index, off, len, true)) {
@@ -593,6 +627,7 @@ static int vfio_pci_bpf_mmap(struct vfio_device *vdev,
 out_trace:
 	trace_vfio_pci_bpf_mmap(to_pdev(vdev), to_vbdev(vdev)->sbdf,
 				to_vbdev(vdev)->slot, index, off, len, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_MMAP, ret, t0);
 	return ret;
 }
 
@@ -819,6 +854,7 @@ out_free:
 out_trace:
 	trace_vfio_pci_bpf_set_irqs(pdev, vbdev->sbdf, vbdev->slot, hdr.index,
 				    hdr.start, hdr.count, hdr.flags, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_SET_IRQS, ret, 0);
 	return ret;
 }
 
@@ -937,6 +973,7 @@ static noinline long vfio_pci_bpf_reset(struct vfio_pci_bpf_device *vbdev,
 out_trace:
 	trace_vfio_pci_bpf_reset(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
 				 vbdev->slot, kind, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_RESET, ret, 0);
 	return ret;
 }
 
@@ -976,6 +1013,41 @@ static noinline long vfio_pci_bpf_region_info(struct vfio_pci_bpf_device *vbdev,
 }
 
 /*
+ * MSI-X vectors as the user sees them: a policy can cap the Table Size of
+ * the capability (interrupts.msix), and VFIO_DEVICE_GET_IRQ_INFO must not
+ * report more vectors than that, or a client sizes its table from the
+ * ioctl and asks for vectors the policy refuses.
+ */
+static noinline long vfio_pci_bpf_irq_info(struct vfio_pci_bpf_device *vbdev,
+					   unsigned int cmd, unsigned long arg)
+{
+	struct vfio_irq_info __user *uinfo = (void __user *)arg;
+	struct pci_dev *pdev = vbdev->core_device.pdev;
+	loff_t pos = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) +
+		     pdev->msix_cap + PCI_MSIX_FLAGS;
+	struct vfio_irq_info info;
+	__le32 flags;
+	u32 count;
+	long ret;
+
+	ret = vfio_pci_core_ioctl(&vbdev->core_device.vdev, cmd, arg);
+	if (ret || !pdev->msix_cap || !vfio_pci_bpf_policed(vbdev) ||
+	    !vfio_pci_bpf_core_patched())
+		return ret;
+	if (copy_from_user(&info, uinfo, offsetofend(struct vfio_irq_info, count)))
+		return -EFAULT;
+	if (info.index != VFIO_PCI_MSIX_IRQ_INDEX || !info.count)
+		return 0;
+	ret = vfio_pci_bpf_config_read_judged(vbdev, &flags, 2, pos, false);
+	if (ret < 0)
+		return ret;
+	count = (le32_to_cpu(flags) & PCI_MSIX_FLAGS_QSIZE) + 1;
+	if (count < info.count && put_user(count, &uinfo->count))
+		return -EFAULT;
+	return 0;
+}
+
+/*
  * The special cases live out of line, so the common path through here
  * stays a small frame around the core's ioctl.
  */
@@ -983,6 +1055,7 @@ static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			       unsigned long arg)
 {
 	struct vfio_pci_bpf_device *vbdev = to_vbdev(vdev);
+	u64 t0 = vfio_pci_bpf_op_start();
 	long ret;
 
 	switch (cmd) {
@@ -999,12 +1072,16 @@ static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_GET_REGION_INFO:
 		ret = vfio_pci_bpf_region_info(vbdev, cmd, arg);
 		break;
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		ret = vfio_pci_bpf_irq_info(vbdev, cmd, arg);
+		break;
 	default:
 		ret = vfio_pci_core_ioctl(vdev, cmd, arg);
 		break;
 	}
 	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), to_vbdev(vdev)->sbdf,
 				 to_vbdev(vdev)->slot, cmd, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_IOCTL, ret, t0);
 	return ret;
 }
 
@@ -1031,6 +1108,7 @@ static int vfio_pci_bpf_device_feature(struct vfio_device *vdev, u32 flags,
 out_trace:
 	trace_vfio_pci_bpf_ioctl(to_pdev(vdev), vbdev->sbdf, vbdev->slot,
 				 VFIO_DEVICE_FEATURE, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_IOCTL, ret, 0);
 	return ret;
 }
 
@@ -1068,6 +1146,7 @@ out_disable:
 out_trace:
 	trace_vfio_pci_bpf_open(vfio_pci_bpf_to_pdev(vbdev), vbdev->sbdf,
 				vbdev->slot, ret);
+	vfio_pci_bpf_op_end(vbdev, VFT_OPEN, ret, 0);
 	return ret;
 }
 
@@ -1078,6 +1157,7 @@ static void vfio_pci_bpf_close_device(struct vfio_device *vdev)
 	vfio_pci_bpf_ioeventfds_clear(to_vbdev(vdev));
 	trace_vfio_pci_bpf_close(to_pdev(vdev), to_vbdev(vdev)->sbdf,
 				 to_vbdev(vdev)->slot, 0);
+	vfio_pci_bpf_op_end(to_vbdev(vdev), VFT_CLOSE, 0, 0);
 }
 
 static int vfio_pci_bpf_init_dev(struct vfio_device *vdev)

@@ -108,42 +108,53 @@ struct vfio_trace_bpf *vfb_trace_load(const struct vfb_trace_opts *o, const char
 		return NULL;
 	}
 	{
-		/* One set or the other: the module's tracepoints, or the core's. */
-		struct bpf_program *const module[] = {
+		/*
+		 * Module mode: streaming, a program per tracepoint (they carry
+		 * the values); counting, one program per operation on the
+		 * counting event (vft_op, or vft_op_timed for histograms), plus
+		 * what interrupts and policy decisions need.  Stock mode: the
+		 * core's entry points.
+		 */
+		struct bpf_program *const module_events[] = {
 			skel->progs.vft_open, skel->progs.vft_close, skel->progs.vft_reset,
 			skel->progs.vft_config_read, skel->progs.vft_config_write,
 			skel->progs.vft_bar_read, skel->progs.vft_bar_write,
 			skel->progs.vft_mmap, skel->progs.vft_ioctl, skel->progs.vft_set_irqs,
-			skel->progs.vft_irq_vector, skel->progs.vft_mig_transition,
-			skel->progs.vft_mig_data, skel->progs.vft_msi_exit,
-			skel->progs.vft_intx_exit,
-			skel->progs.vft_policy,
+			skel->progs.vft_mig_transition, skel->progs.vft_mig_data,
 		};
-		/* The core's programs that time accesses (the histograms)... */
-		struct bpf_program *const timing[] = {
+		struct bpf_program *const module_always[] = {
+			skel->progs.vft_irq_vector, skel->progs.vft_msi_exit,
+			skel->progs.vft_intx_exit, skel->progs.vft_policy,
+		};
+		struct bpf_program *const core[] = {
 			skel->progs.vft_core_read_entry, skel->progs.vft_core_read_exit,
 			skel->progs.vft_core_write_entry, skel->progs.vft_core_write_exit,
 			skel->progs.vft_core_ioctl_entry, skel->progs.vft_core_ioctl_exit,
-		};
-		/* ...and those that only see events. */
-		struct bpf_program *const core_events[] = {
 			skel->progs.vft_core_mmap_exit, skel->progs.vft_core_enable_exit,
 			skel->progs.vft_core_close_entry, skel->progs.vft_core_irq_exit,
 		};
 		bool stock = o->mode == VFB_TRACE_STOCK;
 
-		SET_AUTOLOAD(module, !stock);
-		SET_AUTOLOAD(timing, stock || o->latency);
-		SET_AUTOLOAD(core_events, stock);
+		SET_AUTOLOAD(module_events, !stock && o->stream);
+		SET_AUTOLOAD(module_always, !stock);
+		SET_AUTOLOAD(core, stock);
+		bpf_program__set_autoload(skel->progs.vft_op, !stock && !o->stream && !o->latency);
+		bpf_program__set_autoload(skel->progs.vft_op_timed, !stock && o->latency);
 	}
-	/* Module mode: the core programs only time accesses. */
-	skel->rodata->latency_only = o->mode == VFB_TRACE_MODULE;
+	/* Streaming with -H: the per-tracepoint programs count. */
+	skel->rodata->latency_only = o->mode == VFB_TRACE_MODULE && o->stream;
 	skel->rodata->filter_sbdf = o->sbdf;
 	skel->rodata->kind_mask = o->kinds;
 	skel->rodata->stream = o->stream;
-	/* Counts only: the ring buffer stays unused, keep it to one page. */
-	if (!o->stream)
+	if (!o->stream) {
+		/* Counts only: the ring buffer stays unused, keep it to one page. */
 		bpf_map__set_max_entries(skel->maps.events, getpagesize());
+	} else {
+		if (o->ringbuf)
+			bpf_map__set_max_entries(skel->maps.events, o->ringbuf);
+		/* Wake the reader at an eighth full; its poll timeout does the rest. */
+		skel->rodata->wakeup_bytes = bpf_map__max_entries(skel->maps.events) / 8;
+	}
 
 	err = vfio_trace_bpf__load(skel);
 	if (err) {

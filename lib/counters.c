@@ -23,14 +23,14 @@
 #define COUNTED_KINDS ((1u << VFT_NR_KINDS) - 1 - (1u << VFT_IRQ_VECTOR))
 
 /*
- * The module's tracepoints count; of the core programs (vfio-trace's
- * stock-kernel mode) only those that time accesses run.
+ * The module's counting event counts, one program per operation; with
+ * @latency the timed one, which also fills the histograms.
  */
-static struct vfio_trace_bpf *open_and_load(const char *prog)
+static struct vfio_trace_bpf *open_and_load(const char *prog, bool latency)
 {
 	const struct vfb_trace_opts o = {
 		.mode = VFB_TRACE_MODULE,
-		.latency = true,
+		.latency = latency,
 		.sbdf = VFT_ALL_DEVICES,
 		.kinds = COUNTED_KINDS,
 	};
@@ -42,6 +42,7 @@ void vfb_counters_of(struct vfb_counters *c, struct vfio_trace_bpf *skel)
 {
 	c->skel = NULL;
 	c->counts = bpf_map__fd(skel->maps.counts);
+	c->slot_counts = bpf_map__fd(skel->maps.slot_counts);
 	c->deliveries = bpf_map__fd(skel->maps.deliveries);
 	c->hists = bpf_map__fd(skel->maps.hists);
 	c->decisions = bpf_map__fd(skel->maps.decisions);
@@ -53,8 +54,9 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	c->counts = c->deliveries = c->hists = c->decisions = -1;
-	skel = open_and_load(prog);
+	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
+	/* A reader of its own (vfio_exporter without pins) shows latency too. */
+	skel = open_and_load(prog, true);
 	if (!skel)
 		return -EINVAL;
 	err = vfio_trace_bpf__attach(skel);
@@ -69,7 +71,7 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 	return 0;
 }
 
-int vfb_counters_load_pinned(const char *prog)
+int vfb_counters_load_pinned(const char *prog, bool latency)
 {
 	struct vfio_trace_bpf *skel;
 	struct bpf_program *p;
@@ -92,7 +94,7 @@ int vfb_counters_load_pinned(const char *prog)
 		vfb_dir_close(&dir);
 		return fd >= 0 ? -EEXIST : fd;
 	}
-	skel = open_and_load(prog);
+	skel = open_and_load(prog, latency);
 	if (!skel) {
 		vfb_dir_close(&dir);
 		return -EINVAL;
@@ -117,7 +119,9 @@ int vfb_counters_load_pinned(const char *prog)
 		if (err)
 			goto out_unpin;
 	}
-	err = vfb_pin_put(&dir, "deliveries", bpf_map__fd(skel->maps.deliveries));
+	err = vfb_pin_put(&dir, "slot_counts", bpf_map__fd(skel->maps.slot_counts));
+	if (!err)
+		err = vfb_pin_put(&dir, "deliveries", bpf_map__fd(skel->maps.deliveries));
 	if (!err)
 		err = vfb_pin_put(&dir, "hists", bpf_map__fd(skel->maps.hists));
 	if (!err)
@@ -143,7 +147,7 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	c->counts = c->deliveries = c->hists = c->decisions = -1;
+	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
 	err = vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg));
 	if (err) {
 		if (err != -ENOENT)
@@ -160,6 +164,8 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 
 		/* Optional: counters pinned before policy decisions were counted. */
 		c->decisions = vfb_pin_get(&dir, "decisions", none, sizeof(none));
+		/* Optional: counters pinned before the module's devices had slots. */
+		c->slot_counts = vfb_pin_get(&dir, "slot_counts", none, sizeof(none));
 	}
 	vfb_dir_close(&dir);
 	if (c->counts < 0 || c->deliveries < 0 || c->hists < 0) {
@@ -209,9 +215,11 @@ void vfb_counters_close(struct vfb_counters *c)
 			close(c->hists);
 		if (c->decisions >= 0)
 			close(c->decisions);
+		if (c->slot_counts >= 0)
+			close(c->slot_counts);
 	}
 	memset(c, 0, sizeof(*c));
-	c->counts = c->deliveries = c->hists = c->decisions = -1;
+	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
 }
 
 /* ---- snapshots ---------------------------------------------------------- */
@@ -415,9 +423,6 @@ struct reader {
 	int (*cmp)(const void *, const void *);
 };
 
-static const struct reader count_reader = {
-	sizeof(struct vft_count_key), sizeof(struct vft_count), sizeof(struct vfb_count), cmp_keyed,
-};
 static const struct reader delivery_reader = {
 	sizeof(struct vft_vector), sizeof(__u64), sizeof(struct vfb_delivery), vfb_delivery_cmp,
 };
@@ -438,10 +443,97 @@ static int read_map(int fd, const struct reader *r, void **out)
 	return n;
 }
 
+/*
+ * The slot array: every CPU's entry with counts in it, by the device its
+ * tag names, appended to *@arr (@n records of @cap).  A batch lookup reads
+ * it in a few system calls, whatever its size.
+ */
+static int read_slots(int fd, struct vfb_count **arr, int n, int *cap)
+{
+	const __u32 nkeys = VFT_MAX_DEVICES * VFT_NR_KINDS;
+	int ncpu = ncpus(), err = 0;
+	struct vft_slot_count *vals;
+	__u32 *keys, batch = 0, done = 0;
+	bool first = true;
+
+	if (ncpu < 0)
+		return ncpu;
+	keys = calloc(nkeys, sizeof(*keys));
+	vals = calloc((size_t)nkeys * ncpu, sizeof(*vals));
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	while (done < nkeys) {
+		__u32 count = nkeys - done;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys + done,
+					   vals + (size_t)done * ncpu, &count, NULL);
+		first = false;
+		done += count;
+		if (err) {
+			err = errno == ENOENT ? 0 : -errno;
+			break;
+		}
+	}
+	for (__u32 i = 0; !err && i < done; i++) {
+		for (int cpu = 0; cpu < ncpu; cpu++) {
+			const struct vft_slot_count *v = &vals[(size_t)i * ncpu + cpu];
+			struct vfb_count *r;
+
+			if (!v->events && !v->errors)
+				continue;
+			if (grow((void **)arr, n, cap, sizeof(**arr))) {
+				err = -ENOMEM;
+				break;
+			}
+			r = &(*arr)[n++];
+			r->key.sbdf = v->sbdf;
+			r->key.kind = keys[i] % VFT_NR_KINDS;
+			r->n.events = v->events;
+			r->n.errors = v->errors;
+		}
+	}
+	free(keys);
+	free(vals);
+	return err ? err : n;
+}
+
+/* Sorted records, the same key summed into one. */
+static int merge_counts(struct vfb_count *arr, int n)
+{
+	int m = 0;
+
+	qsort(arr, n, sizeof(*arr), cmp_keyed);
+	for (int i = 0; i < n; i++) {
+		if (m && !cmp_key(&arr[m - 1].key, &arr[i].key)) {
+			arr[m - 1].n.events += arr[i].n.events;
+			arr[m - 1].n.errors += arr[i].n.errors;
+		} else {
+			arr[m++] = arr[i];
+		}
+	}
+	return m;
+}
+
 int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
 {
-	return read_map(c->counts, &count_reader, (void **)out);
+	int n = walk(c->counts, sizeof(struct vft_count_key), sizeof(struct vft_count),
+		     (void **)out, sizeof(struct vfb_count));
+	int cap = n;
+
+	if (n < 0 || c->slot_counts < 0)
+		return n < 0 ? n : merge_counts(*out, n);
+	n = read_slots(c->slot_counts, out, n, &cap);
+	if (n < 0) {
+		free(*out);
+		*out = NULL;
+		return n;
+	}
+	return merge_counts(*out, n);
 }
+
 
 int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out)
 {

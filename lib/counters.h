@@ -20,13 +20,14 @@ struct vfio_trace_bpf;
 struct vfb_counters {
 	struct vfio_trace_bpf *skel;	/* loaded by us; NULL when pinned */
 	int counts, deliveries, hists;	/* the maps a reader reads */
+	int slot_counts;		/* the module's devices, by slot */
 	int decisions;			/* -1: pinned by a vfio-bpf without it */
 };
 
 /* Load and attach for this process; messages name @prog. */
 int vfb_counters_load(struct vfb_counters *c, const char *prog);
 /* Load, attach and pin everything under VFB_COUNTERS_DIR; -EEXIST if there. */
-int vfb_counters_load_pinned(const char *prog);
+int vfb_counters_load_pinned(const char *prog, bool latency);
 /* Open the maps of pinned counters; -ENOENT when none are pinned. */
 int vfb_counters_open_pinned(struct vfb_counters *c);
 /* Remove the pins: the programs detach when no reader holds them. */

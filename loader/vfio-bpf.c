@@ -59,6 +59,7 @@ static struct env {
 	const char *bdf;
 	int argc;
 	char *argv[4];
+	bool latency;
 } env;
 
 const char *argp_program_version = "vfio-bpf 0.1";
@@ -68,7 +69,8 @@ static const char doc[] =
 "COMMANDS:\n"
 "  status                    the module, its devices and their policies\n"
 "  load                      load the counting programs and pin them, so that\n"
-"                            counts outlive every reader (vfio_exporter reads them)\n"
+"                            counts outlive every reader (vfio_exporter reads them);\n"
+"                            with -L, latency histograms too\n"
 "  unload                    remove the pinned counters\n"
 "  policy check FILE         parse and compile FILE, apply nothing; with -d,\n"
 "                            what it becomes on that device (hide: ...)\n"
@@ -89,6 +91,7 @@ static const char doc[] =
 "EXAMPLES:\n"
 "    vfio-bpf status\n"
 "    vfio-bpf load\n"
+"    vfio-bpf load -L                                   # with latency histograms\n"
 "    vfio-bpf policy check /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply -d 0000:01:00.0 policy.yaml   # one device\n"
@@ -98,12 +101,16 @@ static const char doc[] =
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
+	{ "latency", 'L', NULL, 0, "With load: latency histograms too (the module then times each access)", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
+	case 'L':
+		env.latency = true;
+		break;
 	case 'd': {
 		static char bdf[VFB_BDF_LEN];
 		__u32 sbdf;
@@ -1083,7 +1090,7 @@ static int cmd_load(void)
 
 	if (need_module())
 		return 1;
-	err = vfb_counters_load_pinned("vfio-bpf");
+	err = vfb_counters_load_pinned("vfio-bpf", env.latency);
 	if (err == -EEXIST) {
 		printf("counters already loaded (%s)\n", VFB_COUNTERS_DIR);
 		return 0;

@@ -46,6 +46,7 @@ static struct env {
 	bool totals;
 	int interval;
 	int duration;
+	__u32 ringbuf;
 } env = {
 	.sbdf = VFT_ALL_DEVICES,
 	.kinds = (1u << VFT_NR_KINDS) - 1,
@@ -58,7 +59,7 @@ const char *argp_program_version = "vfio-trace 0.1";
 static const char doc[] =
 "Trace what VFIO users do to devices bound to vfio-pci-bpf.\n"
 "\n"
-"USAGE: vfio-trace [-k] [-d BDF] [-e EVENTS] [-j] [-s [-H] [-i SEC [-T]]] [-D SEC]\v"
+"USAGE: vfio-trace [-k] [-d BDF] [-e EVENTS] [-j] [-b SIZE] [-s [-H] [-i SEC [-T]]] [-D SEC]\v"
 "EVENTS is a comma separated list of: open close reset config_read\n"
 "config_write bar_read bar_write mmap ioctl set_irqs irq_vector irq\n"
 "mig_transition mig_data policy, or the groups config bar irq mig all.\n"
@@ -76,7 +77,8 @@ static const char doc[] =
 "    vfio-trace -s -i 5              # what happened in each 5 s, per device and event\n"
 "    vfio-trace -s -i 5 -T           # the same, totals since the start\n"
 "    vfio-trace -k -d 0000:01:00.0   # a device under stock vfio-pci\n"
-"    vfio-trace -s -H -e config      # config access latency histograms\n";
+"    vfio-trace -s -H -e config      # config access latency histograms\n"
+"    vfio-trace -j -b 16M >log.json  # a bigger ring buffer for a fast device\n";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device (0000:01:00.0, or 01:00.0)", 0 },
@@ -88,6 +90,7 @@ static const struct argp_option opts[] = {
 	{ "interval", 'i', "SEC", 0, "With -s: print what happened in each SEC seconds, under a time header", 0 },
 	{ "totals", 'T', NULL, 0, "With -i: print totals since the start instead", 0 },
 	{ "duration", 'D', "SEC", 0, "Stop after SEC seconds", 0 },
+	{ "buffer", 'b', "SIZE", 0, "Ring buffer size: a power of two, at least a page, K or M suffix (default 1M)", 0 },
 	{},
 };
 
@@ -135,6 +138,28 @@ static int parse_int(const char *arg, const char *what, int *out)
 	return 0;
 }
 
+/* A ring buffer size: a power of two of at least a page, K or M suffix. */
+static int parse_size(const char *arg, __u32 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (!errno && (*end == 'K' || *end == 'k'))
+		v <<= 10, end++;
+	else if (!errno && (*end == 'M' || *end == 'm'))
+		v <<= 20, end++;
+	if (errno || *end || v < (unsigned long long)getpagesize() || v > 1ULL << 30 ||
+	    (v & (v - 1))) {
+		fprintf(stderr, "vfio-trace: the buffer size must be a power of two from %dK to 1024M, not '%s'\n",
+			getpagesize() >> 10, arg);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	static char bdf[VFB_BDF_LEN];
@@ -175,6 +200,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'D':
 		if (parse_int(arg, "the duration", &env.duration))
+			argp_usage(state);
+		break;
+	case 'b':
+		if (parse_size(arg, &env.ringbuf))
 			argp_usage(state);
 		break;
 	default:
@@ -398,6 +427,7 @@ int main(int argc, char **argv)
 	o.stream = !env.stats;
 	o.sbdf = env.sbdf;
 	o.kinds = env.kinds;
+	o.ringbuf = env.ringbuf;
 	skel = vfb_trace_load(&o, "vfio-trace");
 	if (!skel)
 		return 1;

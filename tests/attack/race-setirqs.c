@@ -221,6 +221,31 @@ static const struct argp argp = {
 	       "  race-setirqs -c 1 0000:00:16.0   # igb VF, policy interrupts: { msix: 1 }\n",
 };
 
+/*
+ * The vectors the device really has, from its MSI or MSI-X capability as
+ * sysfs reads it: an attacker asks for those, whatever the policy lets
+ * VFIO_DEVICE_GET_IRQ_INFO report (it shows at most the cap).
+ */
+static unsigned int device_vectors(struct race_dev *d, unsigned int index)
+{
+	uint8_t id = index == VFIO_PCI_MSIX_IRQ_INDEX ? 0x11 : 0x05, pos = 0, hdr[2];
+	uint16_t flags;
+
+	if (race_sysfs_config(d, 0x34, &pos, 1))
+		return 0;
+	for (int hops = 0; pos >= 0x40 && hops < 48; hops++) {
+		if (race_sysfs_config(d, pos & ~3u, hdr, 2))
+			return 0;
+		if (hdr[0] == id) {
+			if (race_sysfs_config(d, (pos & ~3u) + 2, &flags, 2))
+				return 0;
+			return id == 0x11 ? (flags & 0x7ff) + 1u : 1u << ((flags >> 1) & 7);
+		}
+		pos = hdr[1];
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct race_dev d;
@@ -233,8 +258,9 @@ int main(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	nirqs = d.irq[env.index].count;
-	race_fact("vectors", "%u on index %u, cap %u", nirqs, env.index, env.cap);
+	nirqs = device_vectors(&d, env.index);
+	race_fact("vectors", "%u on index %u (GET_IRQ_INFO says %u), cap %u", nirqs,
+		  env.index, d.irq[env.index].count, env.cap);
 	if (nirqs <= env.cap + 1 || nirqs > MAX_FDS) {
 		fprintf(stderr, "%s: index %u has %u vectors: need more than cap + 1 = %u\n",
 			env.bdf, env.index, nirqs, env.cap + 1);

@@ -1046,6 +1046,7 @@ static bool is_op(const char *arg)
 	};
 	static const char *const words[] = {
 		"bar-mmap", "region-flags", "msi-on", "msi-off", "do-reset", "mig-flags",
+		"msix-count",
 	};
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -1118,6 +1119,9 @@ static void do_op(struct client *c, const char *op)
 
 		n = ioctl(c->device, VFIO_DEVICE_FEATURE, &q);
 		op_result(c, op, n == 0, q.m.flags);
+	} else if (!strcmp(op, "msix-count")) {
+		/* MSI-X vectors as VFIO_DEVICE_GET_IRQ_INFO reports them. */
+		op_result(c, op, 1, c->irq[VFIO_PCI_MSIX_IRQ_INDEX].count);
 	} else if (!strcmp(op, "region-flags")) {
 		printf("  %s: %#x%s\n", op, c->region[VFIO_PCI_BAR0_REGION_INDEX].flags,
 		       c->region[VFIO_PCI_BAR0_REGION_INDEX].flags & VFIO_REGION_INFO_FLAG_MMAP ?
@@ -1147,7 +1151,7 @@ static const char doc[] =
 "Single operations, one result line each (value, or the errno name):\n"
 "cfg-read:OFF:SIZE cfg-write:OFF:SIZE:VAL bar-read:OFF bar-write:OFF:VAL\n"
 "sysfs-cfg:OFF:SIZE (the device's config through sysfs, while open) mig-flags\n"
-"bar-mmap region-flags msi-on msi-off do-reset mig-flags\n"
+"bar-mmap region-flags msi-on msi-off do-reset mig-flags msix-count\n"
 "Output: facts indented by two spaces, and one PASS:/FAIL: line per check.\n"
 "Exit status: 0 when every check passed, 1 when one failed, 2 when the\n"
 "device could not be opened.\n"

@@ -168,6 +168,8 @@ check "the VF has an extended capability list through vfio ($first_ext)" \
 	test -n "$first_ext" -a "$first_ext" != 00
 tsize=$(( $(sysfs_cfg "$VF" $((msix + 2)) 2) & 0x7ff ))
 check "the VF's MSI-X Table Size is above 0 ($tsize)" test "$tsize" -gt 0
+expect "without a policy GET_IRQ_INFO reports the device's $((tsize + 1)) MSI-X vectors" \
+	"$(printf '0x%x' $((tsize + 1)))" "$VF" msix-count
 # AER's Uncorrectable Error Mask (0x108) is written through to the device.
 check "the VF's first extended capability is AER" test "$first_ext" = 01
 uemask=$(sysfs_cfg "$VF" 0x108 4)
@@ -216,6 +218,7 @@ expect "hidden: the first extended header reads id 0" 0 "$VF" cfg-read:0x100:2
 expect "MSI-X Table Size: the user reads 0 (one vector)" 0 "$VF" cfg-read:$((msix + 2)):2
 check "MSI-X Table Size: the device still says $tsize" \
 	test $(( $(sysfs_cfg "$VF" $((msix + 2)) 2) & 0x7ff )) = "$tsize"
+expect "MSI-X Table Size: GET_IRQ_INFO reports one MSI-X vector too" 0x1 "$VF" msix-count
 
 "$VB" policy remove >/dev/null
 check "removed: the user walks the full list again" test "$(user_walk "$VF")" = "$base_user"

@@ -369,7 +369,7 @@ check "the port is free again" sh -c "! curl -s $URL/metrics"
 
 # --- counters pinned by vfio-bpf load: they outlive every reader ------------
 VB=$BUILD/vfio-bpf
-"$VB" load >"$OUT/load.txt" 2>&1
+"$VB" load -L >"$OUT/load.txt" 2>&1
 check "vfio-bpf load pins the counters" \
 	grep -qx 'counters loaded, pinned at /sys/fs/bpf/vfio-bpf/counters' "$OUT/load.txt"
 check "a second load says they are there" sh -c "'$VB' load | grep -q 'already loaded'"
@@ -397,6 +397,59 @@ gone() {
 	! bpftool prog show | grep -q 'vft_'
 }
 check "no counting program is left" gone
+
+# Plain vfio-bpf load counts with one program on the counting event and
+# times nothing: no histograms, the module reads no clock.
+"$VB" load >/dev/null 2>&1
+check "load without -L: vft_op counts" sh -c "bpftool prog show | grep -q ' name vft_op '"
+check "load without -L: no timed program" sh -c "! bpftool prog show | grep -q 'vft_op_timed'"
+"$CLIENT" "$E0" cfg-read:0x0:2 >/dev/null 2>&1
+check "an exporter on counts without latency" exp_start pinned3
+check "scrape p4" scrape p4
+expect_vals p4 "counts only" "$(ops $E0 open)=1" "$(ops $E0 config_read)=3" \
+	"$(lat count config_read)=missing"
+kill -TERM "$EXP_PID"; wait "$EXP_PID"
+"$VB" unload >/dev/null
+check "no counting program is left after the plain load" gone
+
+# --- interrupts of devices not assigned through VFIO run no program -------------
+# The guest's root is a virtio device (virtio0) that interrupts for every
+# request: reading files is a non-VFIO device raising interrupts.  With the
+# counters loaded, bpf stats say how often any vfio-bpf program ran.
+echo 1 >/proc/sys/kernel/bpf_stats_enabled
+vft_runs() {
+	bpftool prog show | awk '/ name vft_/ {
+		for (i = 1; i < NF; i++) if ($i == "run_cnt") s += $(i + 1) } END { print s + 0 }'
+}
+virtio_irqs() { awk '$NF == "virtio0-requests" { print $2 }' /proc/interrupts; }
+host_reads() {
+	echo 3 >/proc/sys/vm/drop_caches
+	find "$TOP/docs" "$TOP/tests" "$TOP/loader" -type f -exec cat {} + >/dev/null
+}
+irq_cost() {	# irq_cost LABEL: interrupts raised and program runs meanwhile
+	_r0=$(vft_runs) _i0=$(virtio_irqs)
+	host_reads
+	_r1=$(vft_runs) _i1=$(virtio_irqs)
+	IRQS=$((_i1 - _i0)) RUNS=$((_r1 - _r0))
+	echo "$1: $IRQS virtio interrupts, $RUNS vfio-bpf program runs" >>"$OUT/irq-cost.txt"
+}
+"$VB" load >/dev/null 2>&1
+irq_cost "vfio-bpf load"
+check "non-VFIO interrupts: virtio0 interrupted $IRQS times" test "$IRQS" -gt 50
+check "... and no vfio-bpf program ran for any of them ($RUNS runs)" test "$RUNS" -eq 0
+"$VB" unload >/dev/null
+gone
+# The check can tell: stock-kernel mode still counts on the host-wide
+# irq_handler_exit, whose program runs for every one of them.
+"$BUILD/vfio-trace" -k -s >/dev/null 2>"$OUT/vt-k.err" &
+vt=$!
+_i=0
+while ! grep -q tracing "$OUT/vt-k.err" && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
+irq_cost "vfio-trace -k -s"
+kill -INT $vt; wait $vt
+check "... while vfio-trace -k's irq_handler_exit program runs for them ($RUNS runs, $IRQS interrupts)" \
+	test "$RUNS" -ge "$IRQS" -a "$IRQS" -gt 0
+echo 0 >/proc/sys/kernel/bpf_stats_enabled
 
 unbind "$EDU0"
 ! grep -q '^FAIL' "$RESULTS"

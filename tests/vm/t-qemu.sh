@@ -229,8 +229,11 @@ check "$l: info pci shows edu's subsystem as 1af4:0001" \
 	sh -c "grep -A1 'PCI device 1234:11e8' '$Q/$l.pci' | grep -q 'PCI subsystem 1af4:0001'"
 n=$(ev $l "$VF" policy '.hook == "config_read" and .verdict == "rewrite"')
 check "$l: QEMU's reads of the VF's hidden AER and MSI-X size were rewritten ($n)" test "$n" -ge 1
-d=$(jq -c 'select(.event == "policy" and .verdict == "deny")' "$Q/$l.trace" | wc -l)
-check "$l: nothing QEMU did was denied ($d denials)" test "$d" -eq 0
+n=$(ev $l "$EDU0" policy '.hook == "config_read" and .verdict == "deny" and .offset == 8')
+check "$l: QEMU's read of edu's revision was denied: it read zero and took the device ($n)" \
+	test "$n" -ge 1
+d=$(jq -c 'select(.event == "policy" and .verdict == "deny" and .offset != 8)' "$Q/$l.trace" | wc -l)
+check "$l: nothing else QEMU did was denied ($d denials)" test "$d" -eq 0
 }
 
 # ---- QEMU migration through the edu provider ------------------------------------

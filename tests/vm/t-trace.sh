@@ -15,7 +15,7 @@ check "modules load" load_modules
 check "edu0 bound to vfio-pci-bpf" bind "$EDU0" vfio-pci-bpf
 check "tracefs lists the vfio_pci_bpf system" test -d $T/events/vfio_pci_bpf
 n=$(ls -d $T/events/vfio_pci_bpf/vfio_pci_bpf_* | wc -l)
-check "14 events in the system ($n)" test "$n" -eq 14
+check "16 events in the system ($n)" test "$n" -eq 16
 
 # The known sequence: open (2 config reads for the ids), then one of each.
 SEQ="cfg-read:0x0:2 cfg-write:0x3c:1:0x5a bar-read:0x0 bar-write:0x4:0x0 msi-on msi-off do-reset bar-mmap"
@@ -45,6 +45,16 @@ for ev in open:1 close:1 reset:1 config_read:3 config_write:1 bar_read:1 bar_wri
 	got=$(count "$e" "$tr")
 	check "tracefs: $e fired exactly $want times ($got)" test "$got" -eq "$want"
 done
+# The counting events: one per operation above (every kind but irq_vector),
+# scalars only; kind 3 is config_read (include/vfio_trace.h).
+n=$(count op "$tr")
+check "op: one counting event per operation (30: $n)" test "$n" -eq 30
+n=$(grep -c 'vfio_pci_bpf_op: 0000:00:04.0 slot=[0-9]* kind=3 ret=[0-9]* ns=0$' "$tr")
+check "op: the 3 config reads, by kind, with their device and slot ($n)" test "$n" -eq 3
+n=$(count op_timed "$tr")
+check "op_timed: the same 30 operations ($n)" test "$n" -eq 30
+n=$(grep -c 'vfio_pci_bpf_op_timed: 0000:00:04.0 slot=[0-9]* kind=3 ret=[0-9]* ns=[1-9][0-9]*$' "$tr")
+check "op_timed: each config read timed by the module (ns > 0: $n)" test "$n" -eq 3
 has "open: bdf, pid, comm and ret" "$tr" "vfio_pci_bpf_open: 0000:00:04.0 pid=$pid comm=vfio-client ret=0"
 has "close: bdf, pid and comm" "$tr" "vfio_pci_bpf_close: 0000:00:04.0 pid=$pid comm=vfio-client ret=0"
 has "config_read: the user's read, value and byte count" "$tr" \
