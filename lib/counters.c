@@ -445,8 +445,10 @@ static int read_map(int fd, const struct reader *r, void **out)
 
 /*
  * The slot array: every CPU's entry with counts in it, by the device its
- * tag names, appended to *@arr (@n records of @cap).  A batch lookup reads
- * it in a few system calls, whatever its size.
+ * tag names, appended to *@arr (@n records of @cap).  Batch lookups of
+ * WALK_BATCH entries at a time: a few system calls, and a buffer of
+ * WALK_BATCH entries of every CPU, whatever the array's size (4,096 devices
+ * of 15 kinds on 64 CPUs would be 90 MiB at once).
  */
 static int read_slots(int fd, struct vfb_count **arr, int n, int *cap)
 {
@@ -458,42 +460,43 @@ static int read_slots(int fd, struct vfb_count **arr, int n, int *cap)
 
 	if (ncpu < 0)
 		return ncpu;
-	keys = calloc(nkeys, sizeof(*keys));
-	vals = calloc((size_t)nkeys * ncpu, sizeof(*vals));
+	keys = calloc(WALK_BATCH, sizeof(*keys));
+	vals = calloc((size_t)WALK_BATCH * ncpu, sizeof(*vals));
 	if (!keys || !vals) {
 		free(keys);
 		free(vals);
 		return -ENOMEM;
 	}
-	while (done < nkeys) {
-		__u32 count = nkeys - done;
+	while (!err && done < nkeys) {
+		__u32 count = nkeys - done < WALK_BATCH ? nkeys - done : WALK_BATCH;
+		bool last;
 
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys + done,
-					   vals + (size_t)done * ncpu, &count, NULL);
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					   NULL);
 		first = false;
 		done += count;
-		if (err) {
-			err = errno == ENOENT ? 0 : -errno;
-			break;
-		}
-	}
-	for (__u32 i = 0; !err && i < done; i++) {
-		for (int cpu = 0; cpu < ncpu; cpu++) {
-			const struct vft_slot_count *v = &vals[(size_t)i * ncpu + cpu];
-			struct vfb_count *r;
+		last = err != 0;
+		err = err && errno != ENOENT ? -errno : 0;
+		for (__u32 i = 0; !err && i < count; i++) {
+			for (int cpu = 0; cpu < ncpu; cpu++) {
+				const struct vft_slot_count *v = &vals[(size_t)i * ncpu + cpu];
+				struct vfb_count *r;
 
-			if (!v->events && !v->errors)
-				continue;
-			if (grow((void **)arr, n, cap, sizeof(**arr))) {
-				err = -ENOMEM;
-				break;
+				if (!v->events && !v->errors)
+					continue;
+				if (grow((void **)arr, n, cap, sizeof(**arr))) {
+					err = -ENOMEM;
+					break;
+				}
+				r = &(*arr)[n++];
+				r->key.sbdf = v->sbdf;
+				r->key.kind = keys[i] % VFT_NR_KINDS;
+				r->n.events = v->events;
+				r->n.errors = v->errors;
 			}
-			r = &(*arr)[n++];
-			r->key.sbdf = v->sbdf;
-			r->key.kind = keys[i] % VFT_NR_KINDS;
-			r->n.events = v->events;
-			r->n.errors = v->errors;
 		}
+		if (last)
+			break;
 	}
 	free(keys);
 	free(vals);
@@ -517,11 +520,19 @@ static int merge_counts(struct vfb_count *arr, int n)
 	return m;
 }
 
-int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
+int vfb_read_counts_full(const struct vfb_counters *c, struct vfb_count **out, bool *full)
 {
 	int n = walk(c->counts, sizeof(struct vft_count_key), sizeof(struct vft_count),
 		     (void **)out, sizeof(struct vfb_count));
 	int cap = n;
+
+	if (full) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		*full = n >= 0 && !bpf_map_get_info_by_fd(c->counts, &info, &len) &&
+			info.max_entries && (__u32)n >= info.max_entries;
+	}
 
 	if (n < 0 || c->slot_counts < 0)
 		return n < 0 ? n : merge_counts(*out, n);
@@ -534,6 +545,10 @@ int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
 	return merge_counts(*out, n);
 }
 
+int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
+{
+	return vfb_read_counts_full(c, out, NULL);
+}
 
 int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out)
 {

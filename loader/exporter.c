@@ -227,9 +227,9 @@ static const char *const collector_names[NR_COLLECTORS] = {
 
 struct vfb_counters counters = { .counts = -1, .deliveries = -1, .hists = -1, .decisions = -1 };
 
-static int map_counts(struct vfb_count **out)
+static int map_counts(struct vfb_count **out, bool *full)
 {
-	return vfb_read_counts(&counters, out);
+	return vfb_read_counts_full(&counters, out, full);
 }
 
 static int map_deliveries(struct vfb_delivery **out)
@@ -247,22 +247,11 @@ static int map_decisions(struct vfb_decision **out)
 	return vfb_read_decisions(&counters, out);
 }
 
-static int map_capacity(void)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	if (counters.counts < 0 || bpf_map_get_info_by_fd(counters.counts, &info, &len))
-		return 0;
-	return info.max_entries;
-}
-
 static const struct counter_source maps = {
 	.counts = map_counts,
 	.deliveries = map_deliveries,
 	.latency = map_latency,
 	.decisions = map_decisions,
-	.capacity = map_capacity,
 };
 
 const struct counter_source *counter_source = &maps;
@@ -444,14 +433,11 @@ int read_bound(struct scrape *s)
 /* Per device and kind, summed over CPUs. */
 static int read_counts(struct scrape *s)
 {
-	int cap = counter_source->capacity ? counter_source->capacity() : 0;
 	struct device *d = NULL;
 	struct vfb_count *c;
-	int n = counter_source->counts(&c);
+	/* A full hash takes no new key: a device without a slot not counted yet will not be. */
+	int n = counter_source->counts(&c, &s->counts_full);
 
-	/* A full map takes no new key: a device not counted yet will not be. */
-	s->counts_cap = cap;
-	s->counts_full = cap > 0 && n >= cap;
 	for (int i = 0; i < n; i++) {
 		__u32 sbdf = c[i].key.sbdf;
 
@@ -783,39 +769,38 @@ static void put_latency(struct page *p, const struct scrape *s)
 	}
 }
 
-static const char *const untracked_names[NR_UNTRACKED] = {
-	[UNTRACKED_NO_SLOT] = "no_slot",
-	[UNTRACKED_MAP_FULL] = "map_full",
-};
-
-void count_untracked(const struct scrape *s, int n[NR_UNTRACKED])
+/*
+ * A device the module had no slot for (more than VFT_MAX_DEVICES bound) is
+ * counted in the counts hash instead of the per-slot array; when that is
+ * full too, one without a key in it is not counted at all.  A device whose
+ * slot is unknown (a module without vfio_bpf_slot) is taken for one without.
+ */
+void count_untracked(const struct scrape *s, int n[NR_DEVS_UNTRACKED])
 {
-	memset(n, 0, NR_UNTRACKED * sizeof(*n));
+	memset(n, 0, NR_DEVS_UNTRACKED * sizeof(*n));
 	for (int i = 0; i < s->ndevs; i++) {
 		const struct device *d = &s->devs[i];
 
-		if (!d->bound)
+		if (!d->bound || (d->dev.slot >= 0 && d->dev.slot != VFB_NO_SLOT))
 			continue;
-		if (d->dev.slot == VFB_NO_SLOT)
-			n[UNTRACKED_NO_SLOT]++;
-		else if (s->counts_full && !d->counted)
-			n[UNTRACKED_MAP_FULL]++;
+		n[DEVS_NO_SLOT] += d->dev.slot == VFB_NO_SLOT;
+		n[DEVS_UNTRACKED] += s->counts_full && !d->counted;
 	}
 }
 
 static void put_untracked(struct page *p, const struct scrape *s)
 {
-	int n[NR_UNTRACKED];
+	int n[NR_DEVS_UNTRACKED];
 
 	count_untracked(s, n);
+	put_family(p, "vfio_exporter_devices_without_slot", "gauge",
+		   "Devices bound to vfio-pci-bpf that the module had no slot for: counted in "
+		   "the counts hash, not the per-slot array.");
+	put(p, "vfio_exporter_devices_without_slot %d\n", n[DEVS_NO_SLOT]);
 	put_family(p, "vfio_exporter_devices_untracked", "gauge",
-		   "Devices bound to vfio-pci-bpf whose operations the counters cannot track, by "
-		   "reason: no_slot, the module had no slot left for them (the per-device maps are "
-		   "full); map_full, the counts map is full and they have no key in it.");
-	for (int r = 0; r < NR_UNTRACKED; r++) {
-		put_series(p, "vfio_exporter_devices_untracked", "reason", untracked_names[r], NULL);
-		put_u64(p, n[r]);
-	}
+		   "Devices bound to vfio-pci-bpf whose operations are not counted: without a "
+		   "slot, and the counts hash is full with no key of theirs.");
+	put(p, "vfio_exporter_devices_untracked %d\n", n[DEVS_UNTRACKED]);
 }
 
 /* The families of a scrape, in a stable order; those of failed collectors left out. */
@@ -853,23 +838,22 @@ void put_scrape(struct page *p, struct scrape *s)
  */
 static void warn_untracked(const struct scrape *s)
 {
-	static bool warned[NR_UNTRACKED];
-	int n[NR_UNTRACKED];
+	static bool warned[NR_DEVS_UNTRACKED];
+	int n[NR_DEVS_UNTRACKED];
 
 	if (s->failed[COL_SYSFS])
 		return;
 	count_untracked(s, n);
-	if (n[UNTRACKED_NO_SLOT] && !warned[UNTRACKED_NO_SLOT])
-		fprintf(stderr, "vfio_exporter: %d device%s bound to vfio-pci-bpf not counted: the "
-			"module had no slot left for them (%d at most); "
-			"vfio_exporter_devices_untracked{reason=\"no_slot\"}\n",
-			n[UNTRACKED_NO_SLOT], n[UNTRACKED_NO_SLOT] == 1 ? "" : "s", VFT_MAX_DEVICES);
-	if (n[UNTRACKED_MAP_FULL] && !warned[UNTRACKED_MAP_FULL])
-		fprintf(stderr, "vfio_exporter: %d device%s bound to vfio-pci-bpf not counted: the "
-			"counts map is full (%d keys); "
-			"vfio_exporter_devices_untracked{reason=\"map_full\"}\n",
-			n[UNTRACKED_MAP_FULL], n[UNTRACKED_MAP_FULL] == 1 ? "" : "s", s->counts_cap);
-	for (int r = 0; r < NR_UNTRACKED; r++)
+	if (n[DEVS_NO_SLOT] && !warned[DEVS_NO_SLOT])
+		fprintf(stderr, "vfio_exporter: %d device%s bound to vfio-pci-bpf without a slot "
+			"(the module has %d): counted in the counts hash while it has room "
+			"(vfio_exporter_devices_without_slot)\n", n[DEVS_NO_SLOT],
+			n[DEVS_NO_SLOT] == 1 ? "" : "s", VFT_MAX_DEVICES);
+	if (n[DEVS_UNTRACKED] && !warned[DEVS_UNTRACKED])
+		fprintf(stderr, "vfio_exporter: %d device%s bound to vfio-pci-bpf not counted: no "
+			"slot, and the counts hash is full (vfio_exporter_devices_untracked)\n",
+			n[DEVS_UNTRACKED], n[DEVS_UNTRACKED] == 1 ? "" : "s");
+	for (int r = 0; r < NR_DEVS_UNTRACKED; r++)
 		warned[r] = n[r] > 0;
 }
 

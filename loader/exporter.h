@@ -39,14 +39,13 @@ extern struct vfb_counters counters;
  * default, lib/counters.c's readers), or a test's synthetic ones
  * (tests/host/exporter_scale.c).  Each reader returns how many records it
  * malloc'ed into *out, sorted as lib/counters.c sorts them, or -errno;
- * capacity() is how many keys the counts map holds at most (0: unknown).
+ * counts() also says whether the counts hash is full (vfb_read_counts_full).
  */
 struct counter_source {
-	int (*counts)(struct vfb_count **out);
+	int (*counts)(struct vfb_count **out, bool *full);
 	int (*deliveries)(struct vfb_delivery **out);
 	int (*latency)(struct vfb_latency **out);
 	int (*decisions)(struct vfb_decision **out);
-	int (*capacity)(void);
 };
 
 extern const struct counter_source *counter_source;
@@ -94,16 +93,18 @@ struct policy_info {
 	char name[VFT_POLICY_NAME_LEN + 1];
 };
 
-/* Bound devices the counters do not track, by why (vfio_exporter_devices_untracked). */
-enum { UNTRACKED_NO_SLOT, UNTRACKED_MAP_FULL, NR_UNTRACKED };
+/*
+ * Bound devices without a slot (counted in the counts hash instead of the
+ * per-slot array), and those of them the full hash cannot count.
+ */
+enum { DEVS_NO_SLOT, DEVS_UNTRACKED, NR_DEVS_UNTRACKED };
 
 struct scrape {
 	struct device *devs;	/* devs[0..nsorted) in BDF order, then any added since */
 	int ndevs, devs_cap, nsorted;
 	struct vfb_latency *lat;
 	int nlat;
-	int counts_cap;		/* the counts map's capacity in keys; 0 unknown */
-	bool counts_full;	/* it has as many keys as it holds */
+	bool counts_full;	/* the counts hash holds as many keys as it can */
 	struct vfb_delivery *irqs;
 	int nirqs;
 	struct policy_info *policies;
@@ -124,8 +125,8 @@ struct device *device_of(struct scrape *s, __u32 sbdf);
 int read_bound(struct scrape *s);
 /* Devices read from sysfs since the exporter started (the cache's misses). */
 extern unsigned long device_reads;
-/* How many devices of @s are untracked for each reason (UNTRACKED_*). */
-void count_untracked(const struct scrape *s, int n[NR_UNTRACKED]);
+/* How many bound devices of @s have no slot, and are not counted (DEVS_*). */
+void count_untracked(const struct scrape *s, int n[NR_DEVS_UNTRACKED]);
 void put_scrape(struct page *p, struct scrape *s);
 /* Every collector, then the page; -ENOMEM only: a failed collector is a 0 on the page. */
 int build_page(struct page *p);

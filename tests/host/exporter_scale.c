@@ -132,7 +132,7 @@ static int make_sysfs(void)
  * The counter source: what the maps would hold, made afresh per call as
  * lib/counters.c's readers do (a malloc'ed, sorted snapshot).
  */
-static int synth_counts(struct vfb_count **out)
+static int synth_counts(struct vfb_count **out, bool *full)
 {
 	static const int ops[] = {
 		VFT_OPEN, VFT_CLOSE, VFT_RESET, VFT_CONFIG_READ, VFT_CONFIG_WRITE, VFT_BAR_READ,
@@ -152,6 +152,7 @@ static int synth_counts(struct vfb_count **out)
 			r->n.events = 1000003ull * (i + 1) + k;
 			r->n.errors = k == VFT_IOCTL ? i : 0;
 		}
+	*full = false;
 	*out = c;
 	return opt.ndevs * nops;
 }
@@ -203,7 +204,9 @@ static int synth_decisions(struct vfb_decision **out)
  */
 int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
 {
-	return synth_counts(out);
+	bool full;
+
+	return synth_counts(out, &full);
 }
 
 int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out)
@@ -233,17 +236,11 @@ int vfb_delivery_cmp(const void *a, const void *b)
 	return x->vector < y->vector ? -1 : x->vector > y->vector;
 }
 #else
-static int synth_capacity(void)
-{
-	return 0;	/* no map: never full */
-}
-
 static const struct counter_source synthetic = {
 	.counts = synth_counts,
 	.deliveries = synth_deliveries,
 	.latency = synth_latency,
 	.decisions = synth_decisions,
-	.capacity = synth_capacity,
 };
 #endif
 

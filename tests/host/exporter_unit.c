@@ -332,9 +332,12 @@ static const char *page_has(const struct page *p, const char *s)
 	return p->buf ? strstr(p->buf, s) : NULL;
 }
 
-/* A counter source of a full map: one key of 0000:00:04.0, capacity one key. */
-static int one_count(struct vfb_count **out)
+/* A counter source: one key, of 0000:00:04.0; the hash full when @hash_full. */
+static bool hash_full;
+
+static int one_count(struct vfb_count **out, bool *full)
 {
+	*full = hash_full;
 	*out = calloc(1, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
@@ -362,17 +365,11 @@ static int no_decisions(struct vfb_decision **out)
 	return 0;
 }
 
-static int one_key(void)
-{
-	return 1;
-}
-
 static const struct counter_source full_map = {
 	.counts = one_count,
 	.deliveries = no_records,
 	.latency = no_latency,
 	.decisions = no_decisions,
-	.capacity = one_key,
 };
 
 /* Lines of @f (a file) that contain @s. */
@@ -469,36 +466,52 @@ static void device_cache(void)
 	verdict(device_reads - reads == 1 && page_has(&p, "vfio_device_info{bdf=\"0000:00:04.0\""),
 		"cache: ... and is read again at the next scrape, bound");
 
-	/* Untracked: the VF has no slot, and the counts map is full (one key, edu's). */
-	verdict(page_has(&p, "vfio_exporter_devices_untracked{reason=\"no_slot\"} 0\n") != NULL,
-		"untracked: every device has a slot: no_slot 0");
-	verdict(page_has(&p, "vfio_exporter_devices_untracked{reason=\"map_full\"} 1\n") != NULL,
-		"untracked: the map is full and the VF has no key in it: map_full 1");
+	/* Untracked: slots for both; then the VF without one, the hash full or not. */
+	hash_full = true;
+	scrape_into(&p);
+	verdict(page_has(&p, "vfio_exporter_devices_without_slot 0\n") &&
+		page_has(&p, "vfio_exporter_devices_untracked 0\n"),
+		"untracked: a device with a slot is counted by slot, hash full or not: 0 and 0");
+	verdict(page_has(&p, "# TYPE vfio_exporter_devices_untracked gauge\n") &&
+		page_has(&p, "# TYPE vfio_exporter_devices_without_slot gauge\n"),
+		"untracked: two gauges");
 	make_dev("0000:00:16.2", "0x8086\n", "0x10ca\n", "0000:00:06.0", 2, "4294967295\n");
 	link_bound("0000:00:16.2");
+	hash_full = false;
 	fflush(stderr);
 	saved = dup(2);
 	fd = open(err_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	dup2(fd, 2);
 	close(fd);
 	scrape_into(&p);
-	verdict(page_has(&p, "vfio_exporter_devices_untracked{reason=\"no_slot\"} 1\n") &&
-		page_has(&p, "vfio_exporter_devices_untracked{reason=\"map_full\"} 0\n"),
-		"untracked: a device without a slot is no_slot 1 (and counted once)");
-	verdict(page_has(&p, "# TYPE vfio_exporter_devices_untracked gauge\n") != NULL,
-		"untracked: a gauge");
+	verdict(page_has(&p, "vfio_exporter_devices_without_slot 1\n") &&
+		page_has(&p, "vfio_exporter_devices_untracked 0\n"),
+		"untracked: no slot, room in the hash: without_slot 1, untracked 0");
+	hash_full = true;
+	scrape_into(&p);
+	verdict(page_has(&p, "vfio_exporter_devices_without_slot 1\n") &&
+		page_has(&p, "vfio_exporter_devices_untracked 1\n"),
+		"untracked: no slot, the hash full and no key of it: untracked 1");
 	scrape_into(&p);
 	scrape_into(&p);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
 	{
-		int n = lines_with(err_file, "no slot left");
+		int a = lines_with(err_file, "without a slot"), b = lines_with(err_file, "not counted");
 		char what[128];
 
-		snprintf(what, sizeof(what), "untracked: said on stderr once in three scrapes (%d)", n);
-		verdict(n == 1, what);
+		snprintf(what, sizeof(what), "untracked: each said on stderr once in four scrapes "
+			 "(%d, %d)", a, b);
+		verdict(a == 1 && b == 1, what);
 	}
+	/* edu has a key in the full hash: counted, whatever its slot. */
+	make_dev("0000:00:04.0", "0x1234\n", "0x11e8\n", NULL, 0, "4294967295\n");
+	link_bound("0000:00:04.0");
+	scrape_into(&p);
+	verdict(page_has(&p, "vfio_exporter_devices_without_slot 2\n") &&
+		page_has(&p, "vfio_exporter_devices_untracked 1\n"),
+		"untracked: a device without a slot but with a key in the full hash is counted");
 	counter_source = NULL;
 	free(p.buf);
 	if (!sh("rm -rf " SYSFS_PCI))
