@@ -15,6 +15,7 @@
 
 #include "bpf.h"
 #include "counters.h"
+#include "device.h"
 #include "pins.h"
 #include "vfio_trace.h"
 #include "vfio_trace.skel.h"
@@ -444,6 +445,31 @@ static int read_map(int fd, const struct reader *r, void **out)
 }
 
 /*
+ * The slots the module has ever given (its slots_given file): only those
+ * can hold counts, and a host that had a few devices reads a few slots,
+ * not VFT_MAX_DEVICES.  All of them when the file is not there.
+ */
+static __u32 slots_given(void)
+{
+	char path[PATH_MAX], buf[32], *end;
+	unsigned long v = VFT_MAX_DEVICES;
+	FILE *f;
+
+	vfb_driver_dir(VFB_DRIVER, path, sizeof(path) - 16);
+	strcat(path, "/slots_given");
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f)) {
+			v = strtoul(buf, &end, 10);
+			if (end == buf)
+				v = VFT_MAX_DEVICES;
+		}
+		fclose(f);
+	}
+	return v < VFT_MAX_DEVICES ? v : VFT_MAX_DEVICES;
+}
+
+/*
  * The slot array: every CPU's entry with counts in it, by the device its
  * tag names, appended to *@arr (@n records of @cap).  Batch lookups of
  * WALK_BATCH entries at a time: a few system calls, and a buffer of
@@ -452,7 +478,7 @@ static int read_map(int fd, const struct reader *r, void **out)
  */
 static int read_slots(int fd, struct vfb_count **arr, int n, int *cap)
 {
-	const __u32 nkeys = VFT_MAX_DEVICES * VFT_NR_KINDS;
+	const __u32 nkeys = slots_given() * VFT_NR_KINDS;
 	int ncpu = ncpus(), err = 0;
 	struct vft_slot_count *vals;
 	__u32 *keys, batch = 0, done = 0;

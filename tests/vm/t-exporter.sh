@@ -217,6 +217,10 @@ ino() { ls -id "/sys/bus/pci/drivers/vfio-pci-bpf/$1" 2>/dev/null | cut -d' ' -f
 s0=$(cat "/sys/bus/pci/devices/$EDU0/vfio_bpf_slot") s1=$(cat "/sys/bus/pci/devices/$EDU1/vfio_bpf_slot")
 check "vfio_bpf_slot: each bound device has its own slot below 4096 ($s0, $s1)" \
 	sh -c "test '$s0' -lt 4096 && test '$s1' -lt 4096 && test '$s0' != '$s1'"
+# Readers read the slot array only below slots_given: every slot is.
+sg=$(cat /sys/bus/pci/drivers/vfio-pci-bpf/slots_given)
+check "slots_given is above every slot given ($sg > $s0, $s1) and few (< 16)" \
+	sh -c "test '$sg' -gt '$s0' && test '$sg' -gt '$s1' && test '$sg' -lt 16"
 expect_vals b1 "every device has a slot, none untracked" 'vfio_exporter_devices_without_slot=0' \
 	'vfio_exporter_devices_untracked=0'
 i1=$(ino "$EDU1")
