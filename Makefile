@@ -312,6 +312,14 @@ bench-exporter: deps-if-needed
 	$(Q)TOP=$(TOP) tests/host/bench-exporter.sh
 	$(Q)VM_ICOUNT=1 tests/vm/run -n bench-exporter -t 1800 -- sh tests/vm/bench-exporter.sh
 
+# vfio-trace's rate and losses: a 2-vCPU guest (the consumer on a CPU of its
+# own) and a 1-vCPU one (sharing it), each with two ring buffer sizes.
+bench-trace: deps-if-needed
+	$(Q)$(SUBMAKE) guest-kmod client tools vm-image
+	$(Q)VM_SMP=2 tests/vm/run -n bench-trace-smp2 -t 300 -- sh tests/vm/bench-trace.sh
+	$(Q)tests/vm/run -n bench-trace-smp1 -t 300 -- sh tests/vm/bench-trace.sh
+	$(Q)cat tests/vm/out/bench-trace-smp2/trace-rate.txt tests/vm/out/bench-trace-smp1/trace-rate.txt
+
 vm-shell: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
 	$(Q)tests/vm/run -n shell -t 900 -- sh -c '$(CMD)'
@@ -321,4 +329,4 @@ clean:
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
 .PHONY: fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
-	check demo bench bench-exporter vm-shell clean
+	check demo bench bench-exporter bench-trace vm-shell clean

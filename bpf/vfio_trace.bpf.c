@@ -95,26 +95,34 @@ static __always_inline void count_slot(__u32 sbdf, __u32 slot, __u32 kind, __s64
 		c->errors++;
 }
 
-static __always_inline void count(__u32 sbdf, __u32 slot, __u32 kind, __s64 ret)
+/*
+ * Devices without a slot (stock-kernel mode, a module out of slots): by
+ * sbdf in a hash.  Out of line, so the slot path sets up none of it.
+ */
+static __noinline int count_hash(__u32 sbdf, __u32 kind, __s64 ret)
 {
 	struct vft_count_key key = { .sbdf = sbdf, .kind = kind };
 	struct vft_count zero = {}, *c;
-
-	if (slot < VFT_MAX_DEVICES && kind < VFT_NR_KINDS) {
-		count_slot(sbdf, slot, kind, ret);
-		return;
-	}
 
 	c = bpf_map_lookup_elem(&counts, &key);
 	if (!c) {
 		bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
 		c = bpf_map_lookup_elem(&counts, &key);
 		if (!c)
-			return;
+			return 0;
 	}
 	c->events++;
 	if (ret < 0)
 		c->errors++;
+	return 0;
+}
+
+static __always_inline void count(__u32 sbdf, __u32 slot, __u32 kind, __s64 ret)
+{
+	if (slot < VFT_MAX_DEVICES && kind < VFT_NR_KINDS)
+		count_slot(sbdf, slot, kind, ret);
+	else
+		count_hash(sbdf, kind, ret);
 }
 
 /*
@@ -362,7 +370,8 @@ SEC("tp_btf/vfio_pci_bpf_irq_vector")
 int BPF_PROG(vft_irq_vector, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 index,
 	     u32 vector, int host_irq, bool is_armed)
 {
-	struct vft_vector v = { .sbdf = sbdf, .index = index, .vector = vector };
+	/* The armed table's value keeps the slot in pad (delivered() clears it). */
+	struct vft_vector v = { .sbdf = sbdf, .index = index, .vector = vector, .pad = slot };
 	struct vft_event *e;
 
 	/* The irq table follows every device, whatever the filters. */
@@ -486,14 +495,16 @@ static __always_inline int delivered(const struct vft_vector *v, int irq, __u32 
  */
 static __always_inline int handled(int irq, int ret)
 {
-	struct vft_vector *v;
+	struct vft_vector *a, v;
 
 	if (ret != 1)	/* IRQ_HANDLED: the (shared INTx) line was this device's */
 		return 0;
-	v = bpf_map_lookup_elem(&armed, &irq);
-	if (!v)
+	a = bpf_map_lookup_elem(&armed, &irq);
+	if (!a)
 		return 0;
-	return delivered(v, irq, VFT_NO_SLOT);
+	v = *a;
+	v.pad = 0;	/* the key of deliveries; the slot was in it */
+	return delivered(&v, irq, a->pad);
 }
 
 SEC("fexit/vfio_msihandler")

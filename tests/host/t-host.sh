@@ -146,6 +146,12 @@ for t in vfio-trace vfio-bpf; do
 done
 build/vfio-trace -e nosuch >/dev/null 2>&1; rc=$?
 check "vfio-trace: an unknown event exits 2" test $rc -eq 2
+for sz in 1000 3K 0 2G 16Q; do
+	msg=$(build/vfio-trace -b "$sz" 2>&1 >/dev/null); rc=$?
+	case $msg in *"must be a power of two"*) said=1 ;; *) said=0 ;; esac
+	check "vfio-trace: ring buffer size '$sz' refused (exit $rc, says why)" \
+		test "$rc" -eq 2 -a "$said" -eq 1
+done
 for b in 0:04.0 00:04.0x 0000:00:20.0 0x00:00:04.0; do
 	build/vfio-trace -d "$b" >/dev/null 2>&1; rc=$?
 	check "vfio-trace: a malformed BDF '$b' exits 2 ($rc)" test $rc -eq 2
