@@ -57,7 +57,11 @@ help:
 	@echo '  bench      cost per operation (guest instructions, QEMU -icount) of stock'
 	@echo '             vfio-pci and of vfio-pci-bpf with counters, policy, trace and'
 	@echo '             exporter attached, interleaved (docs/benchmarks.md);'
-	@echo '             BENCH_RUNS=<rounds> (default 5), BENCH_LOOPS=<accesses>'
+	@echo '             BENCH_RUNS=<rounds> (default 5), BENCH_LOOPS=<accesses>;'
+	@echo '             then bench-exporter'
+	@echo '  bench-exporter  vfio_exporter scrape time, page size and RSS at 1 to'
+	@echo '             10,000 devices (synthetic here, real maps in the guest)'
+	@echo '  bench-trace  vfio-trace rate and losses, 1 and 2 vCPUs, two buffer sizes'
 	@echo '  vm-shell   run CMD="..." in the test bed guest'
 	@echo '  checkpatch run the kernel'"'"'s checkpatch.pl on kmod/'
 	@echo '  fuzz       fuzz the policy compiler with libFuzzer for FUZZ_TIME seconds'
@@ -225,16 +229,20 @@ $(BUILD)/fuzz-policy: tests/fuzz/fuzz-policy.c loader/policy.c loader/policy.h i
 
 # The exporter's page, collectors and HTTP server, with sysfs pointed at a
 # tree the test makes.
-host-tests: $(BUILD)/exporter-unit $(BUILD)/fuzz-policy
+host-tests: $(BUILD)/exporter-unit $(BUILD)/fuzz-policy $(BUILD)/exporter-scale
 $(BUILD)/exporter-unit: $(BUILD)/tests/host/exporter_unit.o $(BUILD)/loader/exporter.o $(LIB)
 $(BUILD)/exporter-unit: LIBS := $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
+# The exporter's scrape at N synthetic devices (make bench-exporter).
+$(BUILD)/exporter-scale: $(BUILD)/tests/host/exporter_scale.o $(BUILD)/loader/exporter.o $(LIB)
+$(BUILD)/exporter-scale: LIBS := $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
-$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit:
+$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit $(BUILD)/exporter-scale:
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBS)
 
 # `make build/vfio-bpf` (relative) is the same file as $(BUILD)/vfio-bpf.
-REL_BINS := $(patsubst $(BUILD)/%,build/%,$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit)
+REL_BINS := $(patsubst $(BUILD)/%,build/%,$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit \
+	      $(BUILD)/exporter-scale)
 $(REL_BINS): build/%: $(BUILD)/%
 .PHONY: $(REL_BINS)
 
@@ -301,6 +309,14 @@ bench: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
 	$(Q)VM_ICOUNT=1 tests/vm/run -n bench -t 2700 -e BENCH_RUNS=$(BENCH_RUNS) \
 		$(if $(BENCH_LOOPS),-e BENCH_LOOPS=$(BENCH_LOOPS)) -- sh tests/vm/bench.sh
+	$(Q)$(SUBMAKE) bench-exporter
+
+# vfio_exporter at scale: synthetic devices on this machine (nothing
+# loaded), then the real binary and maps in the guest (docs/benchmarks.md).
+bench-exporter: deps-if-needed
+	$(Q)$(SUBMAKE) guest-kmod client tools unit-tests vm-image $(BUILD)/exporter-scale
+	$(Q)TOP=$(TOP) tests/host/bench-exporter.sh
+	$(Q)VM_ICOUNT=1 tests/vm/run -n bench-exporter -t 1800 -- sh tests/vm/bench-exporter.sh
 
 # vfio-trace's rate and losses: a 2-vCPU guest (the consumer on a CPU of its
 # own) and a 1-vCPU one (sharing it), each with two ring buffer sizes.
@@ -319,4 +335,4 @@ clean:
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
 .PHONY: fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
-	check demo bench bench-trace vm-shell clean
+	check demo bench bench-exporter bench-trace vm-shell clean

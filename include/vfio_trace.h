@@ -179,7 +179,12 @@ struct vft_hist {
 	__u64 sum_ns;		/* of all latencies: a Prometheus _sum */
 };
 
-#define VFT_MAX_DEVICES	256	/* = the module's VFIO_PCI_BPF_MAX_SLOTS */
+/*
+ * = the module's VFIO_PCI_BPF_MAX_SLOTS (kmod/vfio_pci_bpf.h): change both
+ * together.  The per-CPU maps sized by it cost memory on every CPU
+ * (docs/metrics.md, "Devices the counters cannot track").
+ */
+#define VFT_MAX_DEVICES	4096
 #define VFT_MAX_VECTORS	4096
 
 #endif /* __VFIO_TRACE_H */

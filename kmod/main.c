@@ -39,6 +39,13 @@ static u32 vfio_pci_bpf_slot_owner[VFIO_PCI_BPF_MAX_SLOTS] = {
 	[0 ... VFIO_PCI_BPF_MAX_SLOTS - 1] = U32_MAX
 };
 
+/*
+ * How many slots have ever been given: only slots below it can hold counts,
+ * so readers of the per-slot arrays read that far (the slots_given file),
+ * not all VFIO_PCI_BPF_MAX_SLOTS.
+ */
+static u32 vfio_pci_bpf_slots_given;
+
 static u32 vfio_pci_bpf_slot_get(u32 sbdf)
 {
 	u32 slot, fresh = U32_MAX, reuse = U32_MAX;
@@ -59,6 +66,9 @@ static u32 vfio_pci_bpf_slot_get(u32 sbdf)
 	if (slot != U32_MAX) {
 		set_bit(slot, vfio_pci_bpf_slots_used);
 		vfio_pci_bpf_slot_owner[slot] = sbdf;
+		/* Fresh slots go lowest first: those given are 0 to this. */
+		if (slot >= vfio_pci_bpf_slots_given)
+			WRITE_ONCE(vfio_pci_bpf_slots_given, slot + 1);
 	}
 	mutex_unlock(&vfio_pci_bpf_slots_lock);
 	return slot;
@@ -159,13 +169,41 @@ static ssize_t modes_store(struct device_driver *driver, const char *buf,
 }
 static DRIVER_ATTR_RW(modes);
 
+static ssize_t slots_given_show(struct device_driver *driver, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vfio_pci_bpf_slots_given));
+}
+static DRIVER_ATTR_RO(slots_given);
+
 static struct attribute *vfio_pci_bpf_drv_attrs[] = {
 	&driver_attr_policies.attr,
 	&driver_attr_core.attr,
 	&driver_attr_modes.attr,
+	&driver_attr_slots_given.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vfio_pci_bpf_drv);
+
+/*
+ * The device's slot (see VFIO_PCI_BPF_MAX_SLOTS), 4294967295 when all were
+ * taken at probe: how vfio_exporter tells which bound devices per-slot
+ * maps cannot count.  Fixed from probe to remove.
+ */
+static ssize_t vfio_bpf_slot_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct vfio_pci_core_device *core_device = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%u\n",
+			  vfio_pci_bpf_from_vdev(&core_device->vdev)->slot);
+}
+static DEVICE_ATTR_RO(vfio_bpf_slot);
+
+static struct attribute *vfio_pci_bpf_dev_attrs[] = {
+	&dev_attr_vfio_bpf_slot.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(vfio_pci_bpf_dev);
 
 /* Match nothing by default: devices bind through driver_override or new_id. */
 static const struct pci_device_id vfio_pci_bpf_table[] = {
@@ -182,6 +220,7 @@ static struct pci_driver vfio_pci_bpf_driver = {
 	.sriov_configure	= vfio_pci_bpf_sriov_configure,
 	.err_handler		= &vfio_pci_bpf_err_handlers,
 	.groups			= vfio_pci_bpf_drv_groups,
+	.dev_groups		= vfio_pci_bpf_dev_groups,
 	.driver_managed_dma	= true,
 };
 

@@ -13,8 +13,11 @@ struct vfio_pci_bpf_ops;
  * Each bound device has a slot below this (U32_MAX when all are taken),
  * carried by the tracepoints so that BPF can keep per-device state in
  * array maps: include/vfio_trace.h's VFT_MAX_DEVICES is the same number.
+ * 4096: a host of SR-IOV PFs with hundreds of VFs each; the slot is also
+ * the device's vfio_bpf_slot file, for user space to learn which devices
+ * have none.
  */
-#define VFIO_PCI_BPF_MAX_SLOTS	256
+#define VFIO_PCI_BPF_MAX_SLOTS	4096
 #include "lm.h"
 
 /*

@@ -15,6 +15,7 @@
 
 #include "bpf.h"
 #include "counters.h"
+#include "device.h"
 #include "pins.h"
 #include "vfio_trace.h"
 #include "vfio_trace.skel.h"
@@ -248,6 +249,81 @@ static int grow(void **arr, int n, int *cap, size_t size)
 	return 0;
 }
 
+/* A record of @key and the sum over @ncpu CPUs of @vals (@words __u64 each). */
+static void sum_into(char *rec, size_t rec_size, const void *key, size_t key_size,
+		     const __u64 *vals, int ncpu, size_t words)
+{
+	__u64 *sum = (__u64 *)(rec + key_size);
+
+	memset(rec, 0, rec_size);
+	memcpy(rec, key, key_size);
+	for (int c = 0; c < ncpu; c++)
+		for (size_t w = 0; w < words; w++)
+			sum[w] += vals[c * words + w];
+}
+
+/*
+ * walk() a batch at a time (BPF_MAP_LOOKUP_BATCH): two syscalls a key add
+ * up at thousands of devices.  -EOPNOTSUPP when the kernel has no batch
+ * lookup for the map (before anything was read): walk() one by one.
+ */
+#define WALK_BATCH	1024
+
+static int walk_batch(int fd, size_t key_size, size_t val_size, void **out, size_t rec_size,
+		      int ncpu)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t words = val_size / sizeof(__u64);
+	__u64 token[8], next[8];	/* opaque: a bucket index for hash maps */
+	int n = 0, cap = 0, err = 0;
+	bool first = true;
+	void *arr = NULL;
+	char *keys;
+	__u64 *vals;
+
+	keys = malloc(WALK_BATCH * key_size);
+	vals = malloc((size_t)WALK_BATCH * ncpu * val_size);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = WALK_BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : token, next, keys, vals, &count,
+					   &opts);
+		if (err && err != -ENOENT) {
+			if (first && (err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUP ||
+				      err == -524 /* ENOTSUPP */))
+				err = -EOPNOTSUPP;
+			break;
+		}
+		first = false;
+		for (__u32 i = 0; i < count; i++) {
+			if (grow(&arr, n, &cap, rec_size)) {
+				err = -ENOMEM;
+				goto out;
+			}
+			sum_into((char *)arr + n++ * rec_size, rec_size, keys + i * key_size,
+				 key_size, vals + (size_t)i * ncpu * words, ncpu, words);
+		}
+		if (err == -ENOENT) {	/* the last batch */
+			err = 0;
+			break;
+		}
+		memcpy(token, next, sizeof(token));
+	}
+out:
+	free(keys);
+	free(vals);
+	if (err) {
+		free(arr);
+		return err;
+	}
+	*out = arr;
+	return n;
+}
+
 /*
  * Every key of the per-CPU map @fd with its value summed over CPUs, as
  * records of @rec_size: the key (@key_size, a multiple of 8), then the sum.
@@ -265,13 +341,15 @@ static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec
 	*out = NULL;
 	if (ncpu < 0)
 		return ncpu;
+	err = walk_batch(fd, key_size, val_size, out, rec_size, ncpu);
+	if (err != -EOPNOTSUPP)
+		return err;
 	vals = calloc(ncpu, val_size);
 	if (!vals)
 		return -ENOMEM;
 	for (err = bpf_map_get_next_key(fd, NULL, next); !err;
 	     err = bpf_map_get_next_key(fd, key, next)) {
 		char *rec;
-		__u64 *sum;
 
 		memcpy(key, next, key_size);
 		if (bpf_map_lookup_elem(fd, next, vals))
@@ -281,12 +359,7 @@ static int walk(int fd, size_t key_size, size_t val_size, void **out, size_t rec
 			break;
 		}
 		rec = (char *)arr + n++ * rec_size;
-		memset(rec, 0, rec_size);
-		memcpy(rec, next, key_size);
-		sum = (__u64 *)(rec + key_size);
-		for (int c = 0; c < ncpu; c++)
-			for (size_t w = 0; w < words; w++)
-				sum[w] += vals[c * words + w];
+		sum_into(rec, rec_size, next, key_size, vals, ncpu, words);
 	}
 	free(vals);
 	if (err && err != -ENOENT) {
@@ -372,13 +445,40 @@ static int read_map(int fd, const struct reader *r, void **out)
 }
 
 /*
+ * The slots the module has ever given (its slots_given file): only those
+ * can hold counts, and a host that had a few devices reads a few slots,
+ * not VFT_MAX_DEVICES.  All of them when the file is not there.
+ */
+static __u32 slots_given(void)
+{
+	char path[PATH_MAX], buf[32], *end;
+	unsigned long v = VFT_MAX_DEVICES;
+	FILE *f;
+
+	vfb_driver_dir(VFB_DRIVER, path, sizeof(path) - 16);
+	strcat(path, "/slots_given");
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f)) {
+			v = strtoul(buf, &end, 10);
+			if (end == buf)
+				v = VFT_MAX_DEVICES;
+		}
+		fclose(f);
+	}
+	return v < VFT_MAX_DEVICES ? v : VFT_MAX_DEVICES;
+}
+
+/*
  * The slot array: every CPU's entry with counts in it, by the device its
- * tag names, appended to *@arr (@n records of @cap).  A batch lookup reads
- * it in a few system calls, whatever its size.
+ * tag names, appended to *@arr (@n records of @cap).  Batch lookups of
+ * WALK_BATCH entries at a time: a few system calls, and a buffer of
+ * WALK_BATCH entries of every CPU, whatever the array's size (4,096 devices
+ * of 15 kinds on 64 CPUs would be 90 MiB at once).
  */
 static int read_slots(int fd, struct vfb_count **arr, int n, int *cap)
 {
-	const __u32 nkeys = VFT_MAX_DEVICES * VFT_NR_KINDS;
+	const __u32 nkeys = slots_given() * VFT_NR_KINDS;
 	int ncpu = ncpus(), err = 0;
 	struct vft_slot_count *vals;
 	__u32 *keys, batch = 0, done = 0;
@@ -386,42 +486,43 @@ static int read_slots(int fd, struct vfb_count **arr, int n, int *cap)
 
 	if (ncpu < 0)
 		return ncpu;
-	keys = calloc(nkeys, sizeof(*keys));
-	vals = calloc((size_t)nkeys * ncpu, sizeof(*vals));
+	keys = calloc(WALK_BATCH, sizeof(*keys));
+	vals = calloc((size_t)WALK_BATCH * ncpu, sizeof(*vals));
 	if (!keys || !vals) {
 		free(keys);
 		free(vals);
 		return -ENOMEM;
 	}
-	while (done < nkeys) {
-		__u32 count = nkeys - done;
+	while (!err && done < nkeys) {
+		__u32 count = nkeys - done < WALK_BATCH ? nkeys - done : WALK_BATCH;
+		bool last;
 
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys + done,
-					   vals + (size_t)done * ncpu, &count, NULL);
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					   NULL);
 		first = false;
 		done += count;
-		if (err) {
-			err = errno == ENOENT ? 0 : -errno;
-			break;
-		}
-	}
-	for (__u32 i = 0; !err && i < done; i++) {
-		for (int cpu = 0; cpu < ncpu; cpu++) {
-			const struct vft_slot_count *v = &vals[(size_t)i * ncpu + cpu];
-			struct vfb_count *r;
+		last = err != 0;
+		err = err && errno != ENOENT ? -errno : 0;
+		for (__u32 i = 0; !err && i < count; i++) {
+			for (int cpu = 0; cpu < ncpu; cpu++) {
+				const struct vft_slot_count *v = &vals[(size_t)i * ncpu + cpu];
+				struct vfb_count *r;
 
-			if (!v->events && !v->errors)
-				continue;
-			if (grow((void **)arr, n, cap, sizeof(**arr))) {
-				err = -ENOMEM;
-				break;
+				if (!v->events && !v->errors)
+					continue;
+				if (grow((void **)arr, n, cap, sizeof(**arr))) {
+					err = -ENOMEM;
+					break;
+				}
+				r = &(*arr)[n++];
+				r->key.sbdf = v->sbdf;
+				r->key.kind = keys[i] % VFT_NR_KINDS;
+				r->n.events = v->events;
+				r->n.errors = v->errors;
 			}
-			r = &(*arr)[n++];
-			r->key.sbdf = v->sbdf;
-			r->key.kind = keys[i] % VFT_NR_KINDS;
-			r->n.events = v->events;
-			r->n.errors = v->errors;
 		}
+		if (last)
+			break;
 	}
 	free(keys);
 	free(vals);
@@ -445,11 +546,19 @@ static int merge_counts(struct vfb_count *arr, int n)
 	return m;
 }
 
-int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
+int vfb_read_counts_full(const struct vfb_counters *c, struct vfb_count **out, bool *full)
 {
 	int n = walk(c->counts, sizeof(struct vft_count_key), sizeof(struct vft_count),
 		     (void **)out, sizeof(struct vfb_count));
 	int cap = n;
+
+	if (full) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		*full = n >= 0 && !bpf_map_get_info_by_fd(c->counts, &info, &len) &&
+			info.max_entries && (__u32)n >= info.max_entries;
+	}
 
 	if (n < 0 || c->slot_counts < 0)
 		return n < 0 ? n : merge_counts(*out, n);
@@ -462,6 +571,10 @@ int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
 	return merge_counts(*out, n);
 }
 
+int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out)
+{
+	return vfb_read_counts_full(c, out, NULL);
+}
 
 int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out)
 {

@@ -65,6 +65,12 @@ struct vfb_decision {
 int vfb_delivery_cmp(const void *a, const void *b);
 
 int vfb_read_counts(const struct vfb_counters *c, struct vfb_count **out);
+/*
+ * The same, and *@full: the counts hash, where devices without a slot
+ * (and stock-kernel mode's) are counted, holds as many keys as it can, so
+ * such a device without a key there will not get one.
+ */
+int vfb_read_counts_full(const struct vfb_counters *c, struct vfb_count **out, bool *full);
 int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out);
 int vfb_read_latency(const struct vfb_counters *c, struct vfb_latency **out);
 /* Sorted by device, hook, verdict, mode, rule; 0 records without the map. */

@@ -87,6 +87,26 @@ static long read_num(const char *bdf, const char *attr)
 	return v;
 }
 
+/* A sysfs decimal number ("17\n"), or -1. */
+static __s64 read_dec(const char *bdf, const char *attr)
+{
+	char path[PATH_MAX], buf[32], *end;
+	__s64 v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", vfb_sysfs_root, bdf, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f)) {
+		v = strtoll(buf, &end, 10);
+		if (end == buf || (*end && *end != '\n') || v < 0)
+			v = -1;
+	}
+	fclose(f);
+	return v;
+}
+
 /* Which virtfnN of its PF @d is: the PF's directory lists them all. */
 static void read_vf_index(struct vfb_device *d)
 {
@@ -117,6 +137,7 @@ int vfb_device_read(const char *bdf, struct vfb_device *d)
 
 	memset(d, 0, sizeof(*d));
 	d->vf = d->iommu_group = -1;
+	d->slot = -1;
 	if (vfb_parse_bdf(bdf, &d->sbdf))
 		return -ENODEV;
 	vfb_bdf_str(d->sbdf, d->bdf, sizeof(d->bdf));
@@ -136,6 +157,7 @@ int vfb_device_read(const char *bdf, struct vfb_device *d)
 	link_base(d->pf, sizeof(d->pf), "%s/physfn", path);
 	if (d->pf[0])
 		read_vf_index(d);
+	d->slot = read_dec(d->bdf, "vfio_bpf_slot");
 	return 0;
 }
 
@@ -187,5 +209,48 @@ int vfb_devices_bound(const char *driver, struct vfb_device **out)
 	closedir(dir);
 	qsort(devs, n, sizeof(*devs), cmp_device);
 	*out = devs;
+	return n;
+}
+
+static int cmp_bound(const void *a, const void *b)
+{
+	const struct vfb_bound *x = a, *y = b;
+
+	return x->sbdf < y->sbdf ? -1 : x->sbdf > y->sbdf;
+}
+
+int vfb_driver_links(const char *driver, struct vfb_bound **out)
+{
+	struct vfb_bound *links = NULL, *l;
+	int n = 0, cap = 0;
+	char path[PATH_MAX];
+	struct dirent *de;
+	__u32 sbdf;
+	DIR *dir;
+
+	*out = NULL;
+	vfb_driver_dir(driver, path, sizeof(path));
+	dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dir))) {
+		if (vfb_parse_bdf(de->d_name, &sbdf) || strlen(de->d_name) != 12)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			l = realloc(links, cap * sizeof(*l));
+			if (!l) {
+				free(links);
+				closedir(dir);
+				return -ENOMEM;
+			}
+			links = l;
+		}
+		links[n].sbdf = sbdf;
+		links[n++].ino = de->d_ino;
+	}
+	closedir(dir);
+	qsort(links, n, sizeof(*links), cmp_bound);
+	*out = links;
 	return n;
 }

@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vfio_exporter's scrape and HTTP server (exporter.h); main() and the
- * arguments are in vfio_exporter.c.  Every scrape reads sysfs and the
- * per-CPU maps afresh (lib/device.c, lib/counters.c).
+ * arguments are in vfio_exporter.c.  Every scrape reads the per-CPU maps
+ * afresh (lib/counters.c) and lists the devices bound; what sysfs says of
+ * each is read once per bind (read_bound).  Lookups are binary searches
+ * and the page is appended to without printf where it can be: the scrape
+ * is linear in the number of devices (docs/benchmarks.md, exporter at
+ * scale).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +21,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "exporter.h"
 #include "kinds.h"
@@ -37,14 +45,33 @@ __u64 now_ns(void)
 
 /* ---- the page --------------------------------------------------------------- */
 
+/* Room for @n more bytes and a NUL; false (p->failed) out of memory. */
+static bool reserve(struct page *p, size_t n)
+{
+	size_t cap;
+	char *b;
+
+	if (p->failed)
+		return false;
+	if (p->len + n < p->cap)
+		return true;
+	cap = p->cap * 2 > p->len + n + 1 ? p->cap * 2 : p->len + n + 1;
+	b = realloc(p->buf, cap);
+	if (!b) {
+		p->failed = true;
+		return false;
+	}
+	p->buf = b;
+	p->cap = cap;
+	return true;
+}
+
 void put(struct page *p, const char *fmt, ...)
 {
 	va_list ap;
-	size_t cap;
-	char *b;
 	int n;
 
-	if (p->failed)
+	if (!reserve(p, 0))
 		return;
 	for (;;) {
 		va_start(ap, fmt);
@@ -58,29 +85,50 @@ void put(struct page *p, const char *fmt, ...)
 			p->len += n;
 			return;
 		}
-		cap = p->cap * 2 > p->len + n + 1 ? p->cap * 2 : p->len + n + 1;
-		b = realloc(p->buf, cap);
-		if (!b) {
-			p->failed = true;
+		if (!reserve(p, n))
 			return;
-		}
-		p->buf = b;
-		p->cap = cap;
 	}
+}
+
+void put_mem(struct page *p, const char *s, size_t n)
+{
+	if (!reserve(p, n))
+		return;
+	memcpy(p->buf + p->len, s, n);
+	p->len += n;
+	p->buf[p->len] = '\0';
+}
+
+static void put_str(struct page *p, const char *s)
+{
+	put_mem(p, s, strlen(s));
+}
+
+/* @v in decimal and a newline: a sample's value. */
+static void put_u64(struct page *p, __u64 v)
+{
+	char buf[24], *e = buf + sizeof(buf), *b = e;
+
+	*--b = '\n';
+	do {
+		*--b = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	put_mem(p, b, e - b);
 }
 
 /* A label value, escaped as the text format wants: \\, \" and \n. */
 void put_value(struct page *p, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\\')
-			put(p, "\\\\");
-		else if (*s == '"')
-			put(p, "\\\"");
-		else if (*s == '\n')
-			put(p, "\\n");
-		else
-			put(p, "%c", *s);
+	for (;;) {
+		size_t n = strcspn(s, "\\\"\n");
+
+		put_mem(p, s, n);
+		s += n;
+		if (!*s)
+			return;
+		put_str(p, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n");
+		s++;
 	}
 }
 
@@ -90,16 +138,71 @@ void put_series(struct page *p, const char *name, ...)
 	const char *k, *sep = "{";
 	va_list ap;
 
-	put(p, "%s", name);
+	put_str(p, name);
 	va_start(ap, name);
 	while ((k = va_arg(ap, const char *))) {
-		put(p, "%s%s=\"", sep, k);
+		put_str(p, sep);
+		put_str(p, k);
+		put_mem(p, "=\"", 2);
 		put_value(p, va_arg(ap, const char *));
-		put(p, "\"");
+		put_mem(p, "\"", 1);
 		sep = ",";
 	}
 	va_end(ap);
-	put(p, "%s", *sep == ',' ? "} " : " ");
+	put_str(p, *sep == ',' ? "} " : " ");
+}
+
+/*
+ * The samples of the hot families (operations, interrupts, histograms:
+ * tens per device) are built in place, from pieces whose length is known,
+ * into room reserved for a whole line: the label values there are BDFs,
+ * kind, index and bucket names, none of which needs escaping.
+ */
+#define SAMPLE_MAX	256
+
+static char *cat(char *c, const char *s, size_t n)
+{
+	memcpy(c, s, n);
+	return c + n;
+}
+
+#define CAT(c, lit)	cat(c, lit, sizeof(lit) - 1)
+
+static char *cat_str(char *c, const char *s)
+{
+	return cat(c, s, strlen(s));
+}
+
+/* @v in decimal. */
+static char *cat_dec(char *c, __u64 v)
+{
+	char buf[24], *e = buf + sizeof(buf), *b = e;
+
+	do {
+		*--b = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	return cat(c, b, e - b);
+}
+
+/* @v in decimal and a newline: a sample's value. */
+static char *cat_u64(char *c, __u64 v)
+{
+	c = cat_dec(c, v);
+	*c++ = '\n';
+	return c;
+}
+
+/* Room for a line at the end of the page; NULL out of memory. */
+static char *line_start(struct page *p)
+{
+	return reserve(p, SAMPLE_MAX) ? p->buf + p->len : NULL;
+}
+
+static void line_end(struct page *p, char *c)
+{
+	*c = '\0';
+	p->len = c - p->buf;
 }
 
 void put_family(struct page *p, const char *name, const char *type, const char *help)
@@ -124,15 +227,68 @@ static const char *const collector_names[NR_COLLECTORS] = {
 
 struct vfb_counters counters = { .counts = -1, .deliveries = -1, .hists = -1, .decisions = -1 };
 
-struct device *device_of(struct scrape *s, __u32 sbdf)
+static int map_counts(struct vfb_count **out, bool *full)
+{
+	return vfb_read_counts_full(&counters, out, full);
+}
+
+static int map_deliveries(struct vfb_delivery **out)
+{
+	return vfb_read_deliveries(&counters, out);
+}
+
+static int map_latency(struct vfb_latency **out)
+{
+	return vfb_read_latency(&counters, out);
+}
+
+static int map_decisions(struct vfb_decision **out)
+{
+	return vfb_read_decisions(&counters, out);
+}
+
+static const struct counter_source maps = {
+	.counts = map_counts,
+	.deliveries = map_deliveries,
+	.latency = map_latency,
+	.decisions = map_decisions,
+};
+
+const struct counter_source *counter_source = &maps;
+
+static int cmp_device(const void *a, const void *b)
+{
+	const struct device *x = a, *y = b;
+
+	return x->dev.sbdf < y->dev.sbdf ? -1 : x->dev.sbdf > y->dev.sbdf;
+}
+
+/* Of the devices in BDF order, devs[0..nsorted). */
+static struct device *find_sorted(const struct scrape *s, __u32 sbdf)
+{
+	int lo = 0, hi = s->nsorted;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		__u32 m = s->devs[mid].dev.sbdf;
+
+		if (m == sbdf)
+			return &s->devs[mid];
+		if (m < sbdf)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* A new entry of @sbdf at the end (out of order until sort_devices()). */
+static struct device *add_device(struct scrape *s, __u32 sbdf)
 {
 	struct device *d;
 
-	for (int i = 0; i < s->ndevs; i++)
-		if (s->devs[i].dev.sbdf == sbdf)
-			return &s->devs[i];
 	if (s->ndevs == s->devs_cap) {
-		int cap = s->devs_cap ? 2 * s->devs_cap : 16;
+		int cap = s->devs_cap ? 2 * s->devs_cap : 64;
 
 		d = realloc(s->devs, cap * sizeof(*d));
 		if (!d)
@@ -144,76 +300,192 @@ struct device *device_of(struct scrape *s, __u32 sbdf)
 	memset(d, 0, sizeof(*d));
 	d->dev.sbdf = sbdf;
 	d->dev.vf = d->dev.iommu_group = -1;
+	d->dev.slot = -1;
 	vfb_bdf_str(sbdf, d->dev.bdf, sizeof(d->dev.bdf));
 	return d;
+}
+
+/* Every entry in BDF order again, if some were added out of it. */
+static void sort_devices(struct scrape *s)
+{
+	if (s->nsorted == s->ndevs)
+		return;
+	qsort(s->devs, s->ndevs, sizeof(*s->devs), cmp_device);
+	s->nsorted = s->ndevs;
+}
+
+struct device *device_of(struct scrape *s, __u32 sbdf)
+{
+	struct device *d = find_sorted(s, sbdf);
+
+	for (int i = s->ndevs - 1; !d && i >= s->nsorted; i--)
+		if (s->devs[i].dev.sbdf == sbdf)
+			d = &s->devs[i];
+	return d ? d : add_device(s, sbdf);
+}
+
+/*
+ * What sysfs said of each device bound, by link (struct vfb_bound), in BDF
+ * order: a scrape reads only the devices whose link it has not seen, and
+ * forgets those whose link is gone.  So a device unbound (gone from the
+ * list) or bound again, to us or after another driver, or made again at the
+ * same BDF (a VF removed and created: a new link), is read afresh; one
+ * whose link stayed is the same device under the same binding, and nothing
+ * read here can have changed.  Scrapes run in libmicrohttpd's one thread;
+ * the lock is for callers besides (the unit test).
+ */
+struct cached {
+	struct vfb_bound link;
+	struct vfb_device dev;
+};
+
+static struct cached *cache;
+static int ncache;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+unsigned long device_reads;
+
+static const struct cached *cache_find(__u32 sbdf)
+{
+	int lo = 0, hi = ncache;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (cache[mid].link.sbdf == sbdf)
+			return &cache[mid];
+		if (cache[mid].link.sbdf < sbdf)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The cache for the links of now: kept, read or dropped. */
+static int refresh_cache(void)
+{
+	struct cached *fresh = NULL;
+	struct vfb_bound *links;
+	int n, m = 0;
+
+	n = vfb_driver_links(VFB_DRIVER, &links);
+	if (n < 0)
+		return n;
+	if (n) {
+		fresh = malloc(n * sizeof(*fresh));
+		if (!fresh) {
+			free(links);
+			return -ENOMEM;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const struct cached *c = cache_find(links[i].sbdf);
+		char bdf[VFB_BDF_LEN];
+
+		if (c && c->link.ino == links[i].ino && links[i].ino) {
+			fresh[m++] = *c;
+			continue;
+		}
+		/*
+		 * Unbound meanwhile (or gone): not one of ours, and not kept,
+		 * so that the next scrape looks again.
+		 */
+		device_reads++;
+		vfb_bdf_str(links[i].sbdf, bdf, sizeof(bdf));
+		if (vfb_device_read(bdf, &fresh[m].dev) || strcmp(fresh[m].dev.driver, VFB_DRIVER))
+			continue;
+		fresh[m++].link = links[i];
+	}
+	free(links);
+	free(cache);
+	cache = fresh;
+	ncache = m;
+	return 0;
 }
 
 /* Every device bound to vfio-pci-bpf now. */
 int read_bound(struct scrape *s)
 {
-	struct vfb_device *bound;
-	struct device *d;
-	int n;
+	bool fresh = !s->ndevs;
+	int err;
 
-	n = vfb_devices_bound(VFB_DRIVER, &bound);
-	if (n < 0)
-		return n;
-	for (int i = 0; i < n; i++) {
-		d = device_of(s, bound[i].sbdf);
+	pthread_mutex_lock(&cache_lock);
+	err = refresh_cache();
+	for (int i = 0; !err && i < ncache; i++) {
+		/* The first collector, as a rule: appended, the cache is in BDF order. */
+		struct device *d = fresh ? add_device(s, cache[i].link.sbdf) :
+			device_of(s, cache[i].link.sbdf);
+
 		if (!d) {
-			free(bound);
-			return -ENOMEM;
+			err = -ENOMEM;
+			break;
 		}
-		d->dev = bound[i];
+		d->dev = cache[i].dev;
 		d->bound = true;
 	}
-	free(bound);
-	return 0;
+	if (fresh)
+		s->nsorted = s->ndevs;
+	pthread_mutex_unlock(&cache_lock);
+	sort_devices(s);
+	return err;
 }
 
 /* Per device and kind, summed over CPUs. */
 static int read_counts(struct scrape *s)
 {
+	struct device *d = NULL;
 	struct vfb_count *c;
-	struct device *d;
-	int n = vfb_read_counts(&counters, &c);
+	/* A full hash takes no new key: a device without a slot not counted yet will not be. */
+	int n = counter_source->counts(&c, &s->counts_full);
 
 	for (int i = 0; i < n; i++) {
+		__u32 sbdf = c[i].key.sbdf;
+
+		/* Sorted by device: a device not found is new, once. */
+		if (!d || d->dev.sbdf != sbdf) {
+			d = find_sorted(s, sbdf);
+			if (!d)
+				d = add_device(s, sbdf);
+			if (!d) {
+				n = -ENOMEM;
+				break;
+			}
+			d->counted = true;
+		}
 		if (c[i].key.kind >= VFT_NR_KINDS || !(vfb_kinds[c[i].key.kind].flags & VFT_K_OP))
 			continue;
-		d = device_of(s, c[i].key.sbdf);
-		if (!d) {
-			n = -ENOMEM;
-			break;
-		}
 		d->ops[c[i].key.kind] = c[i].n;
 	}
 	free(c);
+	sort_devices(s);
 	return n < 0 ? n : 0;
 }
 
 /*
  * Latency histograms of the devices this scrape knows (bound to
  * vfio-pci-bpf, or counted): the timing programs see every vfio-pci based
- * device, and devices under other drivers are not ours to report.
+ * device, and devices under other drivers are not ours to report.  The
+ * histograms stay in s->lat, which the devices point into.
  */
 static int read_latency(struct scrape *s)
 {
-	struct vfb_latency *l;
-	int n = vfb_read_latency(&counters, &l);
+	int n = counter_source->latency(&s->lat);
 
+	if (n < 0)
+		return n;
+	s->nlat = n;
 	for (int i = 0; i < n; i++) {
-		for (int j = 0; j < s->ndevs; j++)
-			if (s->devs[j].dev.sbdf == l[i].key.sbdf && l[i].key.kind < VFT_NR_KINDS)
-				s->devs[j].lat[l[i].key.kind] = l[i].h;
+		struct device *d = find_sorted(s, s->lat[i].key.sbdf);
+
+		if (d && s->lat[i].key.kind < VFT_NR_KINDS)
+			d->lat[s->lat[i].key.kind] = &s->lat[i].h;
 	}
-	free(l);
-	return n < 0 ? n : 0;
+	return 0;
 }
 
 static int read_deliveries(struct scrape *s)
 {
-	int n = vfb_read_deliveries(&counters, &s->irqs);
+	int n = counter_source->deliveries(&s->irqs);
 
 	s->nirqs = n < 0 ? 0 : n;
 	return n < 0 ? n : 0;
@@ -258,7 +530,7 @@ static int read_policy(struct scrape *s)
 	} else if (errno != ENOENT) {
 		return -errno;
 	}
-	n = vfb_read_decisions(&counters, &dec);
+	n = counter_source->decisions(&dec);
 	if (n < 0)
 		return n;
 	s->decisions = dec;
@@ -313,13 +585,6 @@ static void put_policy(struct page *p, const struct scrape *s)
 	}
 }
 
-static int cmp_device(const void *a, const void *b)
-{
-	const struct device *x = a, *y = b;
-
-	return x->dev.sbdf < y->dev.sbdf ? -1 : x->dev.sbdf > y->dev.sbdf;
-}
-
 static void put_devices(struct page *p, const struct scrape *s)
 {
 	char vendor[8], device[8];
@@ -339,7 +604,7 @@ static void put_devices(struct page *p, const struct scrape *s)
 		put_series(p, "vfio_device_info", "bdf", d->bdf, "vendor", d->vendor < 0 ? "" : vendor,
 			   "device", d->device < 0 ? "" : device, "driver", d->driver, "pf", d->pf,
 			   "vf", vf, NULL);
-		put(p, "1\n");
+		put_u64(p, 1);
 	}
 }
 
@@ -351,36 +616,66 @@ static void put_devices(struct page *p, const struct scrape *s)
 static void put_operations(struct page *p, const struct scrape *s, bool errors)
 {
 	const char *name = errors ? "vfio_operation_errors_total" : "vfio_operations_total";
+	size_t klen[VFT_NR_KINDS];
+	char pre[96];
 
 	put_family(p, name, "counter", errors ?
 		   "VFIO operations on the device that failed (returned < 0), by operation." :
 		   "VFIO operations on the device seen by vfio-pci-bpf's tracepoints, by operation.");
+	for (int k = 0; k < VFT_NR_KINDS; k++)
+		klen[k] = strlen(vfb_kinds[k].name);
 	for (int i = 0; i < s->ndevs; i++) {
+		char *e = cat_str(pre, name);
+		size_t npre;
+
+		e = CAT(e, "{bdf=\"");
+		e = cat_str(e, s->devs[i].dev.bdf);
+		e = CAT(e, "\",op=\"");
+		npre = e - pre;
+
 		for (int k = 0; k < VFT_NR_KINDS; k++) {
 			const struct vft_count *c = &s->devs[i].ops[k];
+			char *l;
 
 			if (!(vfb_kinds[k].flags & VFT_K_OP))
 				continue;
-			put_series(p, name, "bdf", s->devs[i].dev.bdf, "op", vfb_kinds[k].name, NULL);
-			put(p, "%llu\n", (unsigned long long)(errors ? c->errors : c->events));
+			l = line_start(p);
+			if (!l)
+				return;
+			l = cat(l, pre, npre);
+			l = cat(l, vfb_kinds[k].name, klen[k]);
+			l = CAT(l, "\"} ");
+			line_end(p, cat_u64(l, errors ? c->errors : c->events));
 		}
 	}
 }
 
 static void put_interrupts(struct page *p, const struct scrape *s)
 {
-	char bdf[VFB_BDF_LEN], vec[12];
+	char bdf[VFB_BDF_LEN];
 
 	put_family(p, "vfio_interrupts_total", "counter",
 		   "Interrupts the device delivered, by VFIO irq index and vector.");
+	bdf[0] = '\0';
 	for (int i = 0; i < s->nirqs; i++) {
 		const struct vfb_delivery *dl = &s->irqs[i];
+		const char *index = vfb_irq_index_name(dl->v.index);
+		char *l;
 
-		vfb_bdf_str(dl->v.sbdf, bdf, sizeof(bdf));
-		snprintf(vec, sizeof(vec), "%u", dl->v.vector);
-		put_series(p, "vfio_interrupts_total", "bdf", bdf, "index",
-			   vfb_irq_index_name(dl->v.index), "vector", vec, NULL);
-		put(p, "%llu\n", (unsigned long long)dl->n);
+		/* Sorted by device: its name once. */
+		if (!i || dl->v.sbdf != s->irqs[i - 1].v.sbdf)
+			vfb_bdf_str(dl->v.sbdf, bdf, sizeof(bdf));
+		l = line_start(p);
+		if (!l)
+			return;
+		l = CAT(l, "vfio_interrupts_total{bdf=\"");
+		l = cat_str(l, bdf);
+		l = CAT(l, "\",index=\"");
+		l = cat_str(l, index);
+		l = CAT(l, "\",vector=\"");
+		l = cat_dec(l, dl->v.vector);
+		l = CAT(l, "\"} ");
+		line_end(p, cat_u64(l, dl->n));
 	}
 }
 
@@ -404,46 +699,114 @@ static void put_latency(struct page *p, const struct scrape *s)
 		VFT_CONFIG_READ, VFT_CONFIG_WRITE, VFT_BAR_READ, VFT_BAR_WRITE, VFT_IOCTL,
 	};
 	const char *name = "vfio_access_duration_seconds";
-	char le[32], bucket[64];
+	char le[LAT_LAST_SLOT + 1][24], labels[64];
+	size_t nle[LAT_LAST_SLOT + 1];
 
 	put_family(p, name, "histogram",
 		   "Time vfio_pci_core took for a config, BAR or ioctl access, by operation.");
-	snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+	for (int b = LAT_FIRST_SLOT; b <= LAT_LAST_SLOT; b++) {
+		/* slot b holds [2^b, 2^(b+1)) ns */
+		le_seconds(1ULL << (b + 1), le[b], sizeof(le[b]));
+		nle[b] = strlen(le[b]);
+	}
 	for (int i = 0; i < s->ndevs; i++) {
 		const char *bdf = s->devs[i].dev.bdf;
 
 		for (size_t j = 0; j < sizeof(kinds) / sizeof(kinds[0]); j++) {
-			const struct vft_hist *h = &s->devs[i].lat[kinds[j]];
-			const char *op = vfb_kind_name(kinds[j]);
+			const struct vft_hist *h = s->devs[i].lat[kinds[j]];
 			__u64 cum = 0, total = 0;
+			int nlabels;
+			char *l;
 
-			for (int b = 0; b < VFT_HIST_SLOTS; b++)
+			for (int b = 0; h && b < VFT_HIST_SLOTS; b++)
 				total += h->slots[b];
 			if (!total)
 				continue;
+			/* {bdf="...",op="..." then le="..."} or } */
+			l = CAT(labels, "{bdf=\"");
+			l = cat_str(l, bdf);
+			l = CAT(l, "\",op=\"");
+			l = cat_str(l, vfb_kind_name(kinds[j]));
+			l = CAT(l, "\"");
+			nlabels = l - labels;
 			for (int b = 0; b <= LAT_LAST_SLOT; b++) {
 				cum += h->slots[b];
 				if (b < LAT_FIRST_SLOT)
 					continue;
-				/* slot b holds [2^b, 2^(b+1)) ns */
-				le_seconds(1ULL << (b + 1), le, sizeof(le));
-				put_series(p, bucket, "bdf", bdf, "op", op, "le", le, NULL);
-				put(p, "%llu\n", (unsigned long long)cum);
+				l = line_start(p);
+				if (!l)
+					return;
+				l = CAT(l, "vfio_access_duration_seconds_bucket");
+				l = cat(l, labels, nlabels);
+				l = CAT(l, ",le=\"");
+				l = cat(l, le[b], nle[b]);
+				l = CAT(l, "\"} ");
+				line_end(p, cat_u64(l, cum));
 			}
-			put_series(p, bucket, "bdf", bdf, "op", op, "le", "+Inf", NULL);
-			put(p, "%llu\n", (unsigned long long)total);
-			put_series(p, "vfio_access_duration_seconds_sum", "bdf", bdf, "op", op, NULL);
-			put(p, "%.9f\n", h->sum_ns / 1e9);
-			put_series(p, "vfio_access_duration_seconds_count", "bdf", bdf, "op", op, NULL);
-			put(p, "%llu\n", (unsigned long long)total);
+			l = line_start(p);
+			if (!l)
+				return;
+			l = CAT(l, "vfio_access_duration_seconds_bucket");
+			l = cat(l, labels, nlabels);
+			l = CAT(l, ",le=\"+Inf\"} ");
+			l = cat_u64(l, total);
+			l = CAT(l, "vfio_access_duration_seconds_sum");
+			l = cat(l, labels, nlabels);
+			/* Exact decimal seconds, as le is written. */
+			l = CAT(l, "} ");
+			le_seconds(h->sum_ns, l, 24);
+			l += strlen(l);
+			*l++ = '\n';
+			line_end(p, l);
+			l = line_start(p);
+			if (!l)
+				return;
+			l = CAT(l, "vfio_access_duration_seconds_count");
+			l = cat(l, labels, nlabels);
+			l = CAT(l, "} ");
+			line_end(p, cat_u64(l, total));
 		}
 	}
+}
+
+/*
+ * A device the module had no slot for (more than VFT_MAX_DEVICES bound) is
+ * counted in the counts hash instead of the per-slot array; when that is
+ * full too, one without a key in it is not counted at all.  A device whose
+ * slot is unknown (a module without vfio_bpf_slot) is taken for one without.
+ */
+void count_untracked(const struct scrape *s, int n[NR_DEVS_UNTRACKED])
+{
+	memset(n, 0, NR_DEVS_UNTRACKED * sizeof(*n));
+	for (int i = 0; i < s->ndevs; i++) {
+		const struct device *d = &s->devs[i];
+
+		if (!d->bound || (d->dev.slot >= 0 && d->dev.slot != VFB_NO_SLOT))
+			continue;
+		n[DEVS_NO_SLOT] += d->dev.slot == VFB_NO_SLOT;
+		n[DEVS_UNTRACKED] += s->counts_full && !d->counted;
+	}
+}
+
+static void put_untracked(struct page *p, const struct scrape *s)
+{
+	int n[NR_DEVS_UNTRACKED];
+
+	count_untracked(s, n);
+	put_family(p, "vfio_exporter_devices_without_slot", "gauge",
+		   "Devices bound to vfio-pci-bpf that the module had no slot for: counted in "
+		   "the counts hash, not the per-slot array.");
+	put(p, "vfio_exporter_devices_without_slot %d\n", n[DEVS_NO_SLOT]);
+	put_family(p, "vfio_exporter_devices_untracked", "gauge",
+		   "Devices bound to vfio-pci-bpf whose operations are not counted: without a "
+		   "slot, and the counts hash is full with no key of theirs.");
+	put(p, "vfio_exporter_devices_untracked %d\n", n[DEVS_UNTRACKED]);
 }
 
 /* The families of a scrape, in a stable order; those of failed collectors left out. */
 void put_scrape(struct page *p, struct scrape *s)
 {
-	qsort(s->devs, s->ndevs, sizeof(*s->devs), cmp_device);
+	sort_devices(s);
 	qsort(s->irqs, s->nirqs, sizeof(*s->irqs), vfb_delivery_cmp);
 	if (!s->failed[COL_SYSFS])
 		put_devices(p, s);
@@ -457,14 +820,41 @@ void put_scrape(struct page *p, struct scrape *s)
 		put_latency(p, s);
 	if (!s->failed[COL_POLICY])
 		put_policy(p, s);
+	if (!s->failed[COL_SYSFS])
+		put_untracked(p, s);
 	put_family(p, "vfio_exporter_collector_success", "gauge",
 		   "1 when the collector read its source in this scrape, 0 when it failed "
 		   "(its families are left out).");
 	for (int c = 0; c < NR_COLLECTORS; c++) {
 		put_series(p, "vfio_exporter_collector_success", "collector", collector_names[c],
 			   NULL);
-		put(p, "%d\n", !s->failed[c]);
+		put_u64(p, !s->failed[c]);
 	}
+}
+
+/*
+ * Untracked devices said on stderr when they appear, not at every scrape;
+ * said again after they were all tracked once more.
+ */
+static void warn_untracked(const struct scrape *s)
+{
+	static bool warned[NR_DEVS_UNTRACKED];
+	int n[NR_DEVS_UNTRACKED];
+
+	if (s->failed[COL_SYSFS])
+		return;
+	count_untracked(s, n);
+	if (n[DEVS_NO_SLOT] && !warned[DEVS_NO_SLOT])
+		fprintf(stderr, "vfio_exporter: %d device%s bound to vfio-pci-bpf without a slot "
+			"(the module has %d): counted in the counts hash while it has room "
+			"(vfio_exporter_devices_without_slot)\n", n[DEVS_NO_SLOT],
+			n[DEVS_NO_SLOT] == 1 ? "" : "s", VFT_MAX_DEVICES);
+	if (n[DEVS_UNTRACKED] && !warned[DEVS_UNTRACKED])
+		fprintf(stderr, "vfio_exporter: %d device%s bound to vfio-pci-bpf not counted: no "
+			"slot, and the counts hash is full (vfio_exporter_devices_untracked)\n",
+			n[DEVS_UNTRACKED], n[DEVS_UNTRACKED] == 1 ? "" : "s");
+	for (int r = 0; r < NR_DEVS_UNTRACKED; r++)
+		warned[r] = n[r] > 0;
 }
 
 /* The whole exposition, from sysfs and the maps as they are now. */
@@ -493,6 +883,7 @@ int build_page(struct page *p)
 				collector_names[c], strerror(-e));
 		}
 	}
+	warn_untracked(&s);
 	put_scrape(p, &s);
 	put_family(p, "vfio_exporter_scrape_duration_seconds", "gauge",
 		   "Time this scrape took to read sysfs and the BPF maps and format the page.");
@@ -500,10 +891,11 @@ int build_page(struct page *p)
 	put_family(p, "vfio_exporter_build_info", "gauge",
 		   "The exporter's version; always 1.");
 	put_series(p, "vfio_exporter_build_info", "version", EXPORTER_VERSION, NULL);
-	put(p, "1\n");
+	put_u64(p, 1);
 	if (p->failed)
 		err = -ENOMEM;
 	free(s.devs);
+	free(s.lat);
 	free(s.irqs);
 	free(s.policies);
 	free(s.decisions);
@@ -679,18 +1071,22 @@ static const char not_found[] = "404 page not found: try /metrics\n";
 static const char not_allowed[] = "405 method not allowed: GET or HEAD\n";
 static const char server_error[] = "500 the scrape failed; see the exporter's log\n";
 
+/*
+ * @body is static (@done NULL), or handed to @done once libmicrohttpd has
+ * sent it.
+ */
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
-			     const char *type, const char *body, size_t len, bool owned)
+			     const char *type, const char *body, size_t len,
+			     void (*done)(void *))
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	resp = MHD_create_response_from_buffer(len, (void *)body,
-					       owned ? MHD_RESPMEM_MUST_FREE :
-					       MHD_RESPMEM_PERSISTENT);
+	resp = done ? MHD_create_response_from_buffer_with_free_callback(len, (void *)body, done) :
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
-		if (owned)
-			free((void *)body);
+		if (done)
+			done((void *)body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -701,12 +1097,45 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
 	return ret;
 }
 
+/*
+ * The buffer of the last page sent, kept for the next scrape: at thousands
+ * of devices a page is tens of MB, past malloc's mmap threshold, and
+ * faulting it in afresh every scrape costs half as much as building it
+ * (docs/benchmarks.md, exporter at scale).  What a scrape needs anyway, held
+ * between scrapes; dropped when pages shrink to less than half of it.
+ * Scrapes and libmicrohttpd's free callbacks run in its one thread.
+ */
+static char *spare;
+
+static void page_sent(void *buf)
+{
+	if (spare)
+		free(buf);
+	else
+		spare = buf;
+}
+
+static char *page_buffer(size_t want, size_t *cap)
+{
+	char *b = spare;
+
+	spare = NULL;
+	if (b && malloc_usable_size(b) >= want && malloc_usable_size(b) / 2 <= want) {
+		*cap = malloc_usable_size(b);
+		return b;
+	}
+	free(b);
+	*cap = want;
+	return malloc(want);
+}
+
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn,
 				      const char *url, const char *method,
 				      const char *version, const char *upload_data,
 				      size_t *upload_data_size, void **con_cls)
 {
 	static int seen_headers;
+	static size_t last_len;
 	struct page p = {};
 
 	/* The first call brings the headers only; answer on the next. */
@@ -721,23 +1150,24 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
-			     not_allowed, sizeof(not_allowed) - 1, false);
+			     not_allowed, sizeof(not_allowed) - 1, NULL);
 	if (!strcmp(url, "/"))
 		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
-			     index_page, sizeof(index_page) - 1, false);
+			     index_page, sizeof(index_page) - 1, NULL);
 	if (strcmp(url, "/metrics"))
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8",
-			     not_found, sizeof(not_found) - 1, false);
+			     not_found, sizeof(not_found) - 1, NULL);
 
-	p.cap = 16384;
-	p.buf = malloc(p.cap);
+	/* The size of the last page and some: one allocation, not a dozen reallocs. */
+	p.buf = page_buffer(last_len + last_len / 8 + 16384, &p.cap);
 	if (!p.buf || build_page(&p)) {
 		free(p.buf);
 		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
-			     server_error, sizeof(server_error) - 1, false);
+			     server_error, sizeof(server_error) - 1, NULL);
 	}
+	last_len = p.len;
 	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-		     p.buf, p.len, true);
+		     p.buf, p.len, page_sent);
 }
 
 /* Bind and listen ourselves, so that a taken port gets a clear message. */

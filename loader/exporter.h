@@ -34,6 +34,22 @@ extern struct exporter_env env;
 /* The maps a scrape reads: pinned by `vfio-bpf load`, or loaded by main(). */
 extern struct vfb_counters counters;
 
+/*
+ * Where a scrape's counters come from: the maps of `counters` (the
+ * default, lib/counters.c's readers), or a test's synthetic ones
+ * (tests/host/exporter_scale.c).  Each reader returns how many records it
+ * malloc'ed into *out, sorted as lib/counters.c sorts them, or -errno;
+ * counts() also says whether the counts hash is full (vfb_read_counts_full).
+ */
+struct counter_source {
+	int (*counts)(struct vfb_count **out, bool *full);
+	int (*deliveries)(struct vfb_delivery **out);
+	int (*latency)(struct vfb_latency **out);
+	int (*decisions)(struct vfb_decision **out);
+};
+
+extern const struct counter_source *counter_source;
+
 __u64 now_ns(void);
 
 /* ---- the page ---- */
@@ -50,6 +66,8 @@ void put(struct page *p, const char *fmt, ...);
 void put_value(struct page *p, const char *s);
 /* name{k1="v1",k2="v2",...} from NULL-terminated key, value pairs. */
 void put_series(struct page *p, const char *name, ...);
+/* @n bytes of @s, as they are. */
+void put_mem(struct page *p, const char *s, size_t n);
 void put_family(struct page *p, const char *name, const char *type, const char *help);
 /* @ns nanoseconds as exact decimal seconds ("0.000001024"), for le="". */
 void le_seconds(__u64 ns, char *buf, size_t len);
@@ -59,8 +77,10 @@ void le_seconds(__u64 ns, char *buf, size_t len);
 struct device {
 	struct vfb_device dev;
 	bool bound;		/* bound to vfio-pci-bpf now */
+	bool counted;		/* the counts map has a key of it */
 	struct vft_count ops[VFT_NR_KINDS];
-	struct vft_hist lat[VFT_NR_KINDS];	/* latency, summed over CPUs */
+	/* latency, summed over CPUs: in the scrape's latency records; NULL */
+	const struct vft_hist *lat[VFT_NR_KINDS];
 };
 
 /* The collectors of a scrape (exporter.c names them). */
@@ -73,9 +93,18 @@ struct policy_info {
 	char name[VFT_POLICY_NAME_LEN + 1];
 };
 
+/*
+ * Bound devices without a slot (counted in the counts hash instead of the
+ * per-slot array), and those of them the full hash cannot count.
+ */
+enum { DEVS_NO_SLOT, DEVS_UNTRACKED, NR_DEVS_UNTRACKED };
+
 struct scrape {
-	struct device *devs;
-	int ndevs, devs_cap;
+	struct device *devs;	/* devs[0..nsorted) in BDF order, then any added since */
+	int ndevs, devs_cap, nsorted;
+	struct vfb_latency *lat;
+	int nlat;
+	bool counts_full;	/* the counts hash holds as many keys as it can */
 	struct vfb_delivery *irqs;
 	int nirqs;
 	struct policy_info *policies;
@@ -87,8 +116,17 @@ struct scrape {
 
 /* The entry of @sbdf, added if new; NULL out of memory. */
 struct device *device_of(struct scrape *s, __u32 sbdf);
-/* The sysfs collector: every device bound to vfio-pci-bpf now. */
+/*
+ * The sysfs collector: every device bound to vfio-pci-bpf now.  What sysfs
+ * says of a device is read once per bind and kept (lib/device.h, struct
+ * vfb_bound): a scrape lists the driver's directory, one getdents, and
+ * reads only the devices whose link is new.
+ */
 int read_bound(struct scrape *s);
+/* Devices read from sysfs since the exporter started (the cache's misses). */
+extern unsigned long device_reads;
+/* How many bound devices of @s have no slot, and are not counted (DEVS_*). */
+void count_untracked(const struct scrape *s, int n[NR_DEVS_UNTRACKED]);
 void put_scrape(struct page *p, struct scrape *s);
 /* Every collector, then the page; -ENOMEM only: a failed collector is a 0 on the page. */
 int build_page(struct page *p);

@@ -10,6 +10,7 @@
  * BPF behind it) must still be served.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -269,6 +270,254 @@ static void sysfs(void)
 		verdict(false, "remove the fake sysfs");
 }
 
+/* ---- the device cache and the untracked devices ---- */
+
+#define DEVS	SYSFS_PCI "/devices/"
+#define DRV	SYSFS_PCI "/drivers/" DRIVER_NAME "/"
+
+static bool sh(const char *cmd)
+{
+	return system(cmd) == 0;
+}
+
+/*
+ * Bind @bdf to our driver the way the kernel does it: a new link, made
+ * before the old one (if any) goes, so that it has another inode on any
+ * file system, as sysfs numbers a new node afresh.
+ */
+static void link_bound(const char *bdf)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "ln -sfn ../../drivers/" DRIVER_NAME " " DEVS "%s/driver && "
+		 "ln -s ../../devices/%s " DRV ".new && mv -T " DRV ".new " DRV "%s", bdf, bdf, bdf);
+	if (!sh(cmd))
+		verdict(false, "bind in the fake sysfs");
+}
+
+/* A device directory with ids (and a PF), its slot; not bound yet. */
+static void make_dev(const char *bdf, const char *vendor, const char *device, const char *pf,
+		     int vf, const char *slot)
+{
+	char path[256], cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf " DEVS "%s && mkdir -p " DEVS "%s", bdf, bdf);
+	if (!sh(cmd))
+		verdict(false, "make a device in the fake sysfs");
+	snprintf(path, sizeof(path), DEVS "%s/vendor", bdf);
+	mkfile(path, vendor);
+	snprintf(path, sizeof(path), DEVS "%s/device", bdf);
+	mkfile(path, device);
+	snprintf(path, sizeof(path), DEVS "%s/vfio_bpf_slot", bdf);
+	mkfile(path, slot);
+	if (pf) {
+		snprintf(cmd, sizeof(cmd), "ln -s ../%s " DEVS "%s/physfn && ln -sfn ../%s " DEVS
+			 "%s/virtfn%d", pf, bdf, bdf, pf, vf);
+		if (!sh(cmd))
+			verdict(false, "make a VF in the fake sysfs");
+	}
+}
+
+/* One scrape's page, into @p (reset first). */
+static void scrape_into(struct page *p)
+{
+	free(p->buf);
+	memset(p, 0, sizeof(*p));
+	if (build_page(p) || !p->buf)
+		verdict(false, "build_page");
+}
+
+static const char *page_has(const struct page *p, const char *s)
+{
+	return p->buf ? strstr(p->buf, s) : NULL;
+}
+
+/* A counter source: one key, of 0000:00:04.0; the hash full when @hash_full. */
+static bool hash_full;
+
+static int one_count(struct vfb_count **out, bool *full)
+{
+	*full = hash_full;
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	(*out)->key.sbdf = 0x20;
+	(*out)->key.kind = VFT_OPEN;
+	(*out)->n.events = 1;
+	return 1;
+}
+
+static int no_records(struct vfb_delivery **out)
+{
+	*out = NULL;
+	return 0;
+}
+
+static int no_latency(struct vfb_latency **out)
+{
+	*out = NULL;
+	return 0;
+}
+
+static int no_decisions(struct vfb_decision **out)
+{
+	*out = NULL;
+	return 0;
+}
+
+static const struct counter_source full_map = {
+	.counts = one_count,
+	.deliveries = no_records,
+	.latency = no_latency,
+	.decisions = no_decisions,
+};
+
+/* Lines of @f (a file) that contain @s. */
+static int lines_with(const char *f, const char *s)
+{
+	char line[512];
+	int n = 0;
+	FILE *fp = fopen(f, "r");
+
+	while (fp && fgets(line, sizeof(line), fp))
+		n += strstr(line, s) != NULL;
+	if (fp)
+		fclose(fp);
+	return n;
+}
+
+static void device_cache(void)
+{
+	const char *edu_info = "vfio_device_info{bdf=\"0000:00:04.0\",vendor=\"1234\",device=\"11e8\","
+			       "driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\"} 1\n";
+	const char *vf_info = "vfio_device_info{bdf=\"0000:00:16.2\",vendor=\"8086\",device=\"10ca\","
+			      "driver=\"vfio-pci-bpf\",pf=\"0000:00:06.0\",vf=\"2\"} 1\n";
+	const char *err_file = "build/exporter-unit.stderr";
+	struct page p = {};
+	unsigned long reads;
+	int saved, fd;
+
+	if (!sh("rm -rf " SYSFS_PCI " && mkdir -p " SYSFS_PCI "/drivers/" DRIVER_NAME " "
+		SYSFS_PCI "/drivers/igb " DEVS "0000:00:06.0 " DEVS "0000:00:07.0")) {
+		verdict(false, "make a fake sysfs");
+		return;
+	}
+	vfb_sysfs_root = SYSFS_ROOT;
+	counter_source = &full_map;
+	make_dev("0000:00:04.0", "0x1234\n", "0x11e8\n", NULL, 0, "0\n");
+	make_dev("0000:00:16.2", "0x8086\n", "0x10ca\n", "0000:00:06.0", 2, "1\n");
+	link_bound("0000:00:04.0");
+	link_bound("0000:00:16.2");
+
+	reads = device_reads;
+	scrape_into(&p);
+	verdict(page_has(&p, edu_info) && page_has(&p, vf_info), "cache: both devices on the page");
+	verdict(device_reads - reads == 2, "cache: the first scrape reads both devices");
+	reads = device_reads;
+	scrape_into(&p);
+	verdict(page_has(&p, edu_info) && page_has(&p, vf_info) && device_reads == reads,
+		"cache: the next scrape reads none, same page");
+
+	/* The VF removed and made again at its BDF, of another PF and device id. */
+	if (!sh("rm -f " DRV "0000:00:16.2"))
+		verdict(false, "unbind the VF");
+	make_dev("0000:00:16.2", "0x8086\n", "0x1520\n", "0000:00:07.0", 5, "1\n");
+	link_bound("0000:00:16.2");
+	reads = device_reads;
+	scrape_into(&p);
+	verdict(device_reads - reads == 1, "cache: a VF made again is read again, alone");
+	verdict(!page_has(&p, vf_info) &&
+		page_has(&p, "vfio_device_info{bdf=\"0000:00:16.2\",vendor=\"8086\",device=\"1520\","
+			 "driver=\"vfio-pci-bpf\",pf=\"0000:00:07.0\",vf=\"5\"} 1\n"),
+		"cache: the VF made again has its new device id, PF and VF index");
+
+	/* edu to another driver: gone; then back to us with other ids: read again. */
+	if (!sh("rm -f " DRV "0000:00:04.0 && ln -sfn ../../drivers/igb " DEVS "0000:00:04.0/driver"))
+		verdict(false, "bind edu to another driver");
+	scrape_into(&p);
+	verdict(!page_has(&p, "vfio_device_info{bdf=\"0000:00:04.0\""),
+		"cache: a device bound to another driver leaves device_info");
+	make_dev("0000:00:04.0", "0x1b36\n", "0x0005\n", NULL, 0, "0\n");
+	link_bound("0000:00:04.0");
+	scrape_into(&p);
+	verdict(page_has(&p, "vfio_device_info{bdf=\"0000:00:04.0\",vendor=\"1b36\",device=\"0005\",")
+		!= NULL, "cache: bound to us again with other ids, the new ids are on the page");
+	/* Rebound between two scrapes, the same ids: read again, nothing stale. */
+	reads = device_reads;
+	link_bound("0000:00:04.0");
+	scrape_into(&p);
+	verdict(device_reads - reads == 1, "cache: unbound and bound again between scrapes: read again");
+	/*
+	 * Caught mid-bind: the kernel links the driver's directory to the
+	 * device first, then the device to the driver.  Not ours yet, and
+	 * not kept: read again at the next scrape.
+	 */
+	if (!sh("rm -f " DEVS "0000:00:04.0/driver && ln -s ../../devices/0000:00:04.0 " DRV
+		".new && mv -T " DRV ".new " DRV "0000:00:04.0"))
+		verdict(false, "a half-made binding");
+	reads = device_reads;
+	scrape_into(&p);
+	verdict(device_reads - reads == 1 && !page_has(&p, "vfio_device_info{bdf=\"0000:00:04.0\""),
+		"cache: a device caught mid-bind (no driver link yet) is not on the page");
+	if (!sh("ln -s ../../drivers/" DRIVER_NAME " " DEVS "0000:00:04.0/driver"))
+		verdict(false, "finish the binding");
+	reads = device_reads;
+	scrape_into(&p);
+	verdict(device_reads - reads == 1 && page_has(&p, "vfio_device_info{bdf=\"0000:00:04.0\""),
+		"cache: ... and is read again at the next scrape, bound");
+
+	/* Untracked: slots for both; then the VF without one, the hash full or not. */
+	hash_full = true;
+	scrape_into(&p);
+	verdict(page_has(&p, "vfio_exporter_devices_without_slot 0\n") &&
+		page_has(&p, "vfio_exporter_devices_untracked 0\n"),
+		"untracked: a device with a slot is counted by slot, hash full or not: 0 and 0");
+	verdict(page_has(&p, "# TYPE vfio_exporter_devices_untracked gauge\n") &&
+		page_has(&p, "# TYPE vfio_exporter_devices_without_slot gauge\n"),
+		"untracked: two gauges");
+	make_dev("0000:00:16.2", "0x8086\n", "0x10ca\n", "0000:00:06.0", 2, "4294967295\n");
+	link_bound("0000:00:16.2");
+	hash_full = false;
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(err_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+	scrape_into(&p);
+	verdict(page_has(&p, "vfio_exporter_devices_without_slot 1\n") &&
+		page_has(&p, "vfio_exporter_devices_untracked 0\n"),
+		"untracked: no slot, room in the hash: without_slot 1, untracked 0");
+	hash_full = true;
+	scrape_into(&p);
+	verdict(page_has(&p, "vfio_exporter_devices_without_slot 1\n") &&
+		page_has(&p, "vfio_exporter_devices_untracked 1\n"),
+		"untracked: no slot, the hash full and no key of it: untracked 1");
+	scrape_into(&p);
+	scrape_into(&p);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	{
+		int a = lines_with(err_file, "without a slot"), b = lines_with(err_file, "not counted");
+		char what[128];
+
+		snprintf(what, sizeof(what), "untracked: each said on stderr once in four scrapes "
+			 "(%d, %d)", a, b);
+		verdict(a == 1 && b == 1, what);
+	}
+	/* edu has a key in the full hash: counted, whatever its slot. */
+	make_dev("0000:00:04.0", "0x1234\n", "0x11e8\n", NULL, 0, "4294967295\n");
+	link_bound("0000:00:04.0");
+	scrape_into(&p);
+	verdict(page_has(&p, "vfio_exporter_devices_without_slot 2\n") &&
+		page_has(&p, "vfio_exporter_devices_untracked 1\n"),
+		"untracked: a device without a slot but with a key in the full hash is counted");
+	counter_source = NULL;
+	free(p.buf);
+	if (!sh("rm -rf " SYSFS_PCI))
+		verdict(false, "remove the fake sysfs");
+}
+
 static void listen_args(void)
 {
 	static const char *const good[] = { "127.0.0.1:9466", "0.0.0.0:1", ":9466",
@@ -444,6 +693,12 @@ int main(void)
 	formatting();
 	scrape_page();
 	sysfs();
+	{
+		const struct counter_source *maps = counter_source;
+
+		device_cache();
+		counter_source = maps;
+	}
 	listen_args();
 	bdfs();
 	idle_connections();

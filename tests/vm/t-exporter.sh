@@ -210,6 +210,33 @@ scrape b1
 expect_vals b1 "edu1 bound" \
 	'vfio_device_info{bdf="0000:00:05.0",vendor="1234",device="11e8",driver="vfio-pci-bpf",pf="",vf=""}=1' \
 	"$(ops $EDU1 open)=0"
+# The exporter reads what sysfs says of a device once per bind, keyed by
+# the inode of the device's link in the driver's directory: the kernel
+# must number a link made again afresh.
+ino() { ls -id "/sys/bus/pci/drivers/vfio-pci-bpf/$1" 2>/dev/null | cut -d' ' -f1; }
+s0=$(cat "/sys/bus/pci/devices/$EDU0/vfio_bpf_slot") s1=$(cat "/sys/bus/pci/devices/$EDU1/vfio_bpf_slot")
+check "vfio_bpf_slot: each bound device has its own slot below 4096 ($s0, $s1)" \
+	sh -c "test '$s0' -lt 4096 && test '$s1' -lt 4096 && test '$s0' != '$s1'"
+# Readers read the slot array only below slots_given: every slot is.
+sg=$(cat /sys/bus/pci/drivers/vfio-pci-bpf/slots_given)
+check "slots_given is above every slot given ($sg > $s0, $s1) and few (< 16)" \
+	sh -c "test '$sg' -gt '$s0' && test '$sg' -gt '$s1' && test '$sg' -lt 16"
+expect_vals b1 "every device has a slot, none untracked" 'vfio_exporter_devices_without_slot=0' \
+	'vfio_exporter_devices_untracked=0'
+i1=$(ino "$EDU1")
+unbind "$EDU1"
+bind "$EDU1" vfio-pci >/dev/null 2>&1
+scrape b1b
+check "edu1 bound to vfio-pci: no device_info of it" \
+	sh -c "! grep -q '^vfio_device_info{bdf=\"$EDU1\"' '$OUT/b1b.prom'"
+unbind "$EDU1"
+check "edu1 bound to vfio-pci-bpf again" bind "$EDU1" vfio-pci-bpf
+i2=$(ino "$EDU1")
+check "rebound: the driver link has a new inode ($i1, then $i2)" \
+	sh -c "test -n '$i1' && test -n '$i2' && test '$i1' != '$i2'"
+scrape b1c
+expect_vals b1c "edu1 bound again" \
+	'vfio_device_info{bdf="0000:00:05.0",vendor="1234",device="11e8",driver="vfio-pci-bpf",pf="",vf=""}=1'
 "$CLIENT" "$EDU1" cfg-read:0x0:2 >/dev/null 2>&1
 unbind "$EDU1"
 scrape b2
@@ -225,6 +252,18 @@ vf1=$(basename "$(readlink "/sys/bus/pci/devices/$IGB/virtfn1")")
 check "igb VF 1 ($vf1) bound to vfio-pci-bpf" bind "$vf1" vfio-pci-bpf
 scrape v1
 expect_vals v1 "VF bound: pf and vf labels" \
+	"vfio_device_info{bdf=\"$vf1\",vendor=\"8086\",device=\"10ca\",driver=\"vfio-pci-bpf\",pf=\"$IGB\",vf=\"1\"}=1"
+# The VF removed and made again at the same BDF, bound again between two
+# scrapes: a new link, so read afresh.
+i1=$(ino "$vf1")
+check "igb: remove and re-create the VFs" \
+	sh -c "echo 0 >/sys/bus/pci/devices/$IGB/sriov_numvfs && echo 2 >/sys/bus/pci/devices/$IGB/sriov_numvfs"
+check "igb VF 1 ($vf1) bound to vfio-pci-bpf again" bind "$vf1" vfio-pci-bpf
+i2=$(ino "$vf1")
+check "VF re-created: the driver link has a new inode ($i1, then $i2)" \
+	sh -c "test -n '$i1' && test -n '$i2' && test '$i1' != '$i2'"
+scrape v1b
+expect_vals v1b "VF re-created and bound: pf and vf labels" \
 	"vfio_device_info{bdf=\"$vf1\",vendor=\"8086\",device=\"10ca\",driver=\"vfio-pci-bpf\",pf=\"$IGB\",vf=\"1\"}=1"
 unbind "$vf1"
 scrape v2
