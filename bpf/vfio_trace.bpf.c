@@ -41,6 +41,8 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	/* Memory as used: preallocated, 4,096 devices cost MiBs per CPU. */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, VFT_MAX_DEVICES * VFT_NR_KINDS);
 	__type(key, struct vft_count_key);
 	__type(value, struct vft_count);
@@ -548,6 +550,8 @@ struct vft_entry {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	/* Memory as used: preallocated, 4,096 devices cost MiBs per CPU. */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, VFT_MAX_DEVICES * 8);
 	__type(key, struct vft_count_key);
 	__type(value, struct vft_hist);
