@@ -451,8 +451,9 @@ _i=0
 while ! grep -q tracing "$OUT/vt-k.err" && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
 irq_cost "vfio-trace -k -s"
 kill -INT $vt; wait $vt
+# (About one run each: the two counters are read a moment apart.)
 check "... while vfio-trace -k's irq_handler_exit program runs for them ($RUNS runs, $IRQS interrupts)" \
-	test "$RUNS" -ge "$IRQS" -a "$IRQS" -gt 0
+	test "$IRQS" -gt 0 -a "$RUNS" -ge $((IRQS * 9 / 10))
 echo 0 >/proc/sys/kernel/bpf_stats_enabled
 
 # --- stock-kernel counters: vfio-bpf load --stock, edu on stock vfio-pci ----
