@@ -1048,11 +1048,27 @@ static noinline long vfio_pci_bpf_irq_info(struct vfio_pci_bpf_device *vbdev,
 }
 
 /*
+ * Nothing to judge and nothing listening: the core's ioctl, as under
+ * vfio-pci.  Not for VFIO_DEVICE_IOEVENTFD, whose set-ups the module
+ * remembers whatever the policy, for a policy that comes later.
+ */
+static __always_inline bool vfio_pci_bpf_ioctl_idle(unsigned int cmd)
+{
+	return !vfio_pci_bpf_hooks_on() && cmd != VFIO_DEVICE_IOEVENTFD &&
+	       !trace_vfio_pci_bpf_ioctl_enabled() &&
+	       !trace_vfio_pci_bpf_op_enabled() &&
+	       !trace_vfio_pci_bpf_op_timed_enabled() &&
+	       !trace_vfio_pci_bpf_set_irqs_enabled() &&
+	       !trace_vfio_pci_bpf_irq_vector_enabled() &&
+	       !trace_vfio_pci_bpf_reset_enabled();
+}
+
+/*
  * The special cases live out of line, so the common path through here
  * stays a small frame around the core's ioctl.
  */
-static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
-			       unsigned long arg)
+static noinline long vfio_pci_bpf_ioctl_slow(struct vfio_device *vdev,
+					     unsigned int cmd, unsigned long arg)
 {
 	struct vfio_pci_bpf_device *vbdev = to_vbdev(vdev);
 	u64 t0 = vfio_pci_bpf_op_start();
@@ -1083,6 +1099,14 @@ static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 				 to_vbdev(vdev)->slot, cmd, ret);
 	vfio_pci_bpf_op_end(vbdev, VFT_IOCTL, ret, t0);
 	return ret;
+}
+
+static long vfio_pci_bpf_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			       unsigned long arg)
+{
+	if (likely(vfio_pci_bpf_ioctl_idle(cmd)))
+		return vfio_pci_core_ioctl(vdev, cmd, arg);
+	return vfio_pci_bpf_ioctl_slow(vdev, cmd, arg);
 }
 
 /*
