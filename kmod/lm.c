@@ -589,6 +589,21 @@ vfio_pci_bpf_lm_set_state(struct vfio_device *vdev,
 		res = ERR_PTR(err);
 		goto out_trace;
 	}
+	/*
+	 * The provider's set-up (edu: BAR0 mapped) before the first arc of
+	 * this open, so that an open which never migrates pays nothing and
+	 * a failure fails the arc with the device still RUNNING.
+	 */
+	if (!lm->prepared && lm->provider->open) {
+		err = lm->provider->open(vbdev);
+		if (err) {
+			pci_err(vfio_pci_bpf_to_pdev(vbdev), "migration provider %s: %pe\n",
+				lm->provider->name, ERR_PTR(err));
+			res = ERR_PTR(err);
+			goto out_trace;
+		}
+	}
+	lm->prepared = true;
 
 	while (lm->state != new_state) {
 		err = vfio_mig_get_next_state(vdev, lm->state, new_state, &next);
@@ -683,7 +698,6 @@ int vfio_pci_bpf_lm_open(struct vfio_pci_bpf_device *vbdev)
 {
 	struct vfio_pci_bpf_lm *lm = vfio_pci_bpf_lm_of(vbdev);
 	struct vfio_device *vdev = &vbdev->core_device.vdev;
-	int err;
 
 	if (!lm->provider)
 		return 0;
@@ -705,12 +719,10 @@ int vfio_pci_bpf_lm_open(struct vfio_pci_bpf_device *vbdev)
 
 	mutex_lock(&lm->state_mutex);
 	lm->state = VFIO_DEVICE_STATE_RUNNING;
-	err = lm->provider->open ? lm->provider->open(vbdev) : 0;
+	/* The provider is set up at the first arc: most opens never migrate. */
+	lm->prepared = false;
 	vfio_pci_bpf_lm_state_unlock(lm);
-	if (err)
-		pci_err(vfio_pci_bpf_to_pdev(vbdev), "migration provider %s: %pe\n",
-			lm->provider->name, ERR_PTR(err));
-	return err;
+	return 0;
 }
 
 /* From close_device: the sessions end with the user's device fd. */

@@ -67,6 +67,7 @@ struct vfio_pci_bpf_lm {
 	const struct vfio_pci_bpf_lm_provider *provider;	/* NULL: none */
 	struct mutex state_mutex;	/* state, files */
 	enum vfio_device_mig_state state;
+	bool prepared;			/* provider->open done for this open */
 	struct vfio_pci_bpf_lm_file *saving;
 	struct vfio_pci_bpf_lm_file *resuming;
 	spinlock_t reset_lock;		/* deferred_reset */

@@ -100,7 +100,10 @@ static int vfio_pci_bpf_edu_fact_arg(u32 value)
 	return -EINVAL;
 }
 
-/* BAR0 is mapped once per open, so save and load never allocate. */
+/*
+ * BAR0 is mapped at the first migration arc of an open (lm.c), so save
+ * and load never allocate, and an open that never migrates maps nothing.
+ */
 static int vfio_pci_bpf_edu_open(struct vfio_pci_bpf_device *vbdev)
 {
 	return vfio_pci_core_setup_barmap(&vbdev->core_device, 0);

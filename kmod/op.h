@@ -7,11 +7,20 @@
 #ifndef _VFIO_PCI_BPF_OP_H_
 #define _VFIO_PCI_BPF_OP_H_
 
+#include <linux/jump_label.h>
 #include <linux/timekeeping.h>
 
 #include "trace.h"
 #include "vfio_pci_bpf.h"
 #include "vfio_trace.h"
+
+DECLARE_STATIC_KEY_FALSE(vfio_pci_bpf_listened_key);
+
+/* Has any event of trace.h a listener?  One patched-out jump when not. */
+static __always_inline bool vfio_pci_bpf_listened(void)
+{
+	return static_branch_unlikely(&vfio_pci_bpf_listened_key);
+}
 
 /*
  * 0: not timed (a listener that comes in between sees the next one).  The

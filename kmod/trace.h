@@ -23,6 +23,14 @@
 
 #include "vfio_pci_bpf.h"
 
+/*
+ * Every event registers through these (trace.c): they count the events
+ * that have a listener, so the hot paths test one static key for "is
+ * anything listening" instead of one per event.
+ */
+int vfio_pci_bpf_trace_reg(void);
+void vfio_pci_bpf_trace_unreg(void);
+
 /* The fields sbdf, bdf and slot every event has, filled by this. */
 #define VFIO_PCI_BPF_DEV_ASSIGN						\
 	do {								\
@@ -63,16 +71,18 @@ DECLARE_EVENT_CLASS(vfio_pci_bpf_dev_user,
 );
 
 /* The first open of the device by a VFIO user (vfio's open_device). */
-DEFINE_EVENT(vfio_pci_bpf_dev_user, vfio_pci_bpf_open,
+DEFINE_EVENT_FN(vfio_pci_bpf_dev_user, vfio_pci_bpf_open,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, int ret),
-	TP_ARGS(pdev, sbdf, slot, ret));
+	TP_ARGS(pdev, sbdf, slot, ret),
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg);
 
 /* The last close (vfio's close_device); ret is always 0. */
-DEFINE_EVENT(vfio_pci_bpf_dev_user, vfio_pci_bpf_close,
+DEFINE_EVENT_FN(vfio_pci_bpf_dev_user, vfio_pci_bpf_close,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, int ret),
-	TP_ARGS(pdev, sbdf, slot, ret));
+	TP_ARGS(pdev, sbdf, slot, ret),
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg);
 
-TRACE_EVENT(vfio_pci_bpf_reset,
+TRACE_EVENT_FN(vfio_pci_bpf_reset,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, u32 kind, int ret),
 	TP_ARGS(pdev, sbdf, slot, kind, ret),
 
@@ -93,10 +103,12 @@ TRACE_EVENT(vfio_pci_bpf_reset,
 	TP_printk("%s kind=%s ret=%d", __get_str(bdf),
 		  __print_symbolic(__entry->kind, { 0, "function" }, { 1, "hot" },
 				   { 2, "flr" }, { 3, "d3hot" }),
-		  __entry->ret)
+		  __entry->ret),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
-TRACE_EVENT(vfio_pci_bpf_config_read,
+TRACE_EVENT_FN(vfio_pci_bpf_config_read,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
 		 u32 offset, u32 size, u64 value, int ret),
 	TP_ARGS(pdev, sbdf, slot, offset, size, value, ret),
@@ -120,10 +132,12 @@ TRACE_EVENT(vfio_pci_bpf_config_read,
 	),
 
 	TP_printk("%s off=%#x size=%u value=%#llx ret=%d", __get_str(bdf),
-		  __entry->offset, __entry->size, __entry->value, __entry->ret)
+		  __entry->offset, __entry->size, __entry->value, __entry->ret),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
-TRACE_EVENT(vfio_pci_bpf_config_write,
+TRACE_EVENT_FN(vfio_pci_bpf_config_write,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
 		 u32 offset, u32 size, u64 value,
 		 u64 old, u64 new, int ret),
@@ -153,7 +167,9 @@ TRACE_EVENT(vfio_pci_bpf_config_write,
 
 	TP_printk("%s off=%#x size=%u value=%#llx old=%#llx new=%#llx ret=%d",
 		  __get_str(bdf), __entry->offset, __entry->size,
-		  __entry->value, __entry->old, __entry->new, __entry->ret)
+		  __entry->value, __entry->old, __entry->new, __entry->ret),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
 DECLARE_EVENT_CLASS(vfio_pci_bpf_bar_access,
@@ -188,19 +204,21 @@ DECLARE_EVENT_CLASS(vfio_pci_bpf_bar_access,
 );
 
 /* Trapped BAR (and ROM, VGA) access through the region read/write path. */
-DEFINE_EVENT(vfio_pci_bpf_bar_access, vfio_pci_bpf_bar_read,
+DEFINE_EVENT_FN(vfio_pci_bpf_bar_access, vfio_pci_bpf_bar_read,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
 		 u32 bar, u64 offset, u32 size,
 		 u64 value, int ret),
-	TP_ARGS(pdev, sbdf, slot, bar, offset, size, value, ret));
+	TP_ARGS(pdev, sbdf, slot, bar, offset, size, value, ret),
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg);
 
-DEFINE_EVENT(vfio_pci_bpf_bar_access, vfio_pci_bpf_bar_write,
+DEFINE_EVENT_FN(vfio_pci_bpf_bar_access, vfio_pci_bpf_bar_write,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
 		 u32 bar, u64 offset, u32 size,
 		 u64 value, int ret),
-	TP_ARGS(pdev, sbdf, slot, bar, offset, size, value, ret));
+	TP_ARGS(pdev, sbdf, slot, bar, offset, size, value, ret),
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg);
 
-TRACE_EVENT(vfio_pci_bpf_mmap,
+TRACE_EVENT_FN(vfio_pci_bpf_mmap,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
 		 u32 index, u64 offset, u64 length, int ret),
 	TP_ARGS(pdev, sbdf, slot, index, offset, length, ret),
@@ -224,10 +242,12 @@ TRACE_EVENT(vfio_pci_bpf_mmap,
 	),
 
 	TP_printk("%s index=%u off=%#llx len=%#llx ret=%d", __get_str(bdf),
-		  __entry->index, __entry->offset, __entry->length, __entry->ret)
+		  __entry->index, __entry->offset, __entry->length, __entry->ret),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
-TRACE_EVENT(vfio_pci_bpf_ioctl,
+TRACE_EVENT_FN(vfio_pci_bpf_ioctl,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, u32 cmd, long ret),
 	TP_ARGS(pdev, sbdf, slot, cmd, ret),
 
@@ -246,10 +266,12 @@ TRACE_EVENT(vfio_pci_bpf_ioctl,
 	),
 
 	TP_printk("%s cmd=%#x nr=%u ret=%ld", __get_str(bdf), __entry->cmd,
-		  _IOC_NR(__entry->cmd), __entry->ret)
+		  _IOC_NR(__entry->cmd), __entry->ret),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
-TRACE_EVENT(vfio_pci_bpf_set_irqs,
+TRACE_EVENT_FN(vfio_pci_bpf_set_irqs,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
 		 u32 index, u32 start, u32 count,
 		 u32 flags, int ret),
@@ -284,7 +306,9 @@ TRACE_EVENT(vfio_pci_bpf_set_irqs,
 				{ 0x10, "UNMASK" }, { 0x20, "TRIGGER" }),
 		  __print_flags(__entry->flags & 0x07, "|", { 0x01, "NONE" },
 				{ 0x02, "BOOL" }, { 0x04, "EVENTFD" }),
-		  __entry->ret)
+		  __entry->ret),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
 /*
@@ -293,7 +317,7 @@ TRACE_EVENT(vfio_pci_bpf_set_irqs,
  * irq:irq_handler_exit events with ret=1 (handled) for that irq: see
  * docs/tracepoints.md.
  */
-TRACE_EVENT(vfio_pci_bpf_irq_vector,
+TRACE_EVENT_FN(vfio_pci_bpf_irq_vector,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
 		 u32 index, u32 vector, int host_irq,
 		 bool armed),
@@ -319,11 +343,13 @@ TRACE_EVENT(vfio_pci_bpf_irq_vector,
 
 	TP_printk("%s index=%u vector=%u host_irq=%d %s", __get_str(bdf),
 		  __entry->index, __entry->vector, __entry->host_irq,
-		  __entry->armed ? "armed" : "disarmed")
+		  __entry->armed ? "armed" : "disarmed"),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
 /* A migration state transition (VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE). */
-TRACE_EVENT(vfio_pci_bpf_mig_transition,
+TRACE_EVENT_FN(vfio_pci_bpf_mig_transition,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
 		 u32 from, u32 to, int ret, u64 duration_ns),
 	TP_ARGS(pdev, sbdf, slot, from, to, ret, duration_ns),
@@ -349,13 +375,15 @@ TRACE_EVENT(vfio_pci_bpf_mig_transition,
 	TP_printk("%s from=%s to=%s ret=%d duration_ns=%llu", __get_str(bdf),
 		  VFIO_PCI_BPF_MIG_STATE(__entry->from),
 		  VFIO_PCI_BPF_MIG_STATE(__entry->to), __entry->ret,
-		  __entry->duration_ns)
+		  __entry->duration_ns),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
 /* Bytes moved through the migration data fd (read in STOP_COPY/PRE_COPY,
  * write in RESUMING).
  */
-TRACE_EVENT(vfio_pci_bpf_mig_data,
+TRACE_EVENT_FN(vfio_pci_bpf_mig_data,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot,
 		 bool write, u64 offset, long bytes),
 	TP_ARGS(pdev, sbdf, slot, write, offset, bytes),
@@ -378,7 +406,9 @@ TRACE_EVENT(vfio_pci_bpf_mig_data,
 
 	TP_printk("%s %s off=%llu bytes=%ld", __get_str(bdf),
 		  __entry->write ? "write" : "read", __entry->offset,
-		  __entry->bytes)
+		  __entry->bytes),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
 /*
@@ -390,7 +420,7 @@ TRACE_EVENT(vfio_pci_bpf_mig_data,
  * @region, @offset, @size and @value describe the operation as its hook's
  * context does (docs/tracepoints.md has the table).
  */
-TRACE_EVENT(vfio_pci_bpf_policy,
+TRACE_EVENT_FN(vfio_pci_bpf_policy,
 	TP_PROTO(struct pci_dev *pdev, u32 sbdf, u32 slot, u32 hook, u32 verdict,
 		 bool monitor, u32 rule, const char *policy, u32 region,
 		 u64 offset, u64 size, u64 value),
@@ -440,7 +470,9 @@ TRACE_EVENT(vfio_pci_bpf_policy,
 		  __entry->monitor ? "monitor" : "enforce",
 		  (int)__entry->rule, __get_str(policy), __entry->pid,
 		  __entry->comm, __entry->region, __entry->offset,
-		  __entry->size, __entry->value)
+		  __entry->size, __entry->value),
+
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg
 );
 
 /*
@@ -478,13 +510,15 @@ DECLARE_EVENT_CLASS(vfio_pci_bpf_op_class,
 		  __entry->kind, __entry->ret, __entry->ns)
 );
 
-DEFINE_EVENT(vfio_pci_bpf_op_class, vfio_pci_bpf_op,
+DEFINE_EVENT_FN(vfio_pci_bpf_op_class, vfio_pci_bpf_op,
 	TP_PROTO(u32 sbdf, u32 slot, u32 kind, long ret, u64 ns),
-	TP_ARGS(sbdf, slot, kind, ret, ns));
+	TP_ARGS(sbdf, slot, kind, ret, ns),
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg);
 
-DEFINE_EVENT(vfio_pci_bpf_op_class, vfio_pci_bpf_op_timed,
+DEFINE_EVENT_FN(vfio_pci_bpf_op_class, vfio_pci_bpf_op_timed,
 	TP_PROTO(u32 sbdf, u32 slot, u32 kind, long ret, u64 ns),
-	TP_ARGS(sbdf, slot, kind, ret, ns));
+	TP_ARGS(sbdf, slot, kind, ret, ns),
+	vfio_pci_bpf_trace_reg, vfio_pci_bpf_trace_unreg);
 
 #endif /* _VFIO_PCI_BPF_TRACE_H_ */
 

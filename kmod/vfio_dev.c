@@ -510,11 +510,7 @@ static ssize_t vfio_pci_bpf_rw_slow(struct vfio_device *vdev, char __user *buf,
 static ssize_t vfio_pci_bpf_read(struct vfio_device *vdev, char __user *buf,
 				 size_t count, loff_t *ppos)
 {
-	if (likely(!vfio_pci_bpf_hooks_on() &&
-		   !trace_vfio_pci_bpf_config_read_enabled() &&
-		   !trace_vfio_pci_bpf_bar_read_enabled() &&
-		   !trace_vfio_pci_bpf_op_enabled() &&
-		   !trace_vfio_pci_bpf_op_timed_enabled()))
+	if (likely(!vfio_pci_bpf_hooks_on() && !vfio_pci_bpf_listened()))
 		return vfio_pci_core_read(vdev, buf, count, ppos);
 	return vfio_pci_bpf_rw_slow(vdev, buf, count, ppos, false);
 }
@@ -524,11 +520,7 @@ static ssize_t vfio_pci_bpf_write(struct vfio_device *vdev,
 				  const char __user *buf, size_t count,
 				  loff_t *ppos)
 {
-	if (likely(!vfio_pci_bpf_hooks_on() &&
-		   !trace_vfio_pci_bpf_config_write_enabled() &&
-		   !trace_vfio_pci_bpf_bar_write_enabled() &&
-		   !trace_vfio_pci_bpf_op_enabled() &&
-		   !trace_vfio_pci_bpf_op_timed_enabled()))
+	if (likely(!vfio_pci_bpf_hooks_on() && !vfio_pci_bpf_listened()))
 		return vfio_pci_core_write(vdev, buf, count, ppos);
 	return vfio_pci_bpf_rw_slow(vdev, (char __user *)buf, count, ppos, true);
 }
@@ -1054,13 +1046,8 @@ static noinline long vfio_pci_bpf_irq_info(struct vfio_pci_bpf_device *vbdev,
  */
 static __always_inline bool vfio_pci_bpf_ioctl_idle(unsigned int cmd)
 {
-	return !vfio_pci_bpf_hooks_on() && cmd != VFIO_DEVICE_IOEVENTFD &&
-	       !trace_vfio_pci_bpf_ioctl_enabled() &&
-	       !trace_vfio_pci_bpf_op_enabled() &&
-	       !trace_vfio_pci_bpf_op_timed_enabled() &&
-	       !trace_vfio_pci_bpf_set_irqs_enabled() &&
-	       !trace_vfio_pci_bpf_irq_vector_enabled() &&
-	       !trace_vfio_pci_bpf_reset_enabled();
+	return !vfio_pci_bpf_hooks_on() && !vfio_pci_bpf_listened() &&
+	       cmd != VFIO_DEVICE_IOEVENTFD;
 }
 
 /*
