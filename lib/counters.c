@@ -72,36 +72,37 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 	return 0;
 }
 
-int vfb_counters_load_pinned(const char *prog, bool latency)
+int vfb_counters_pin_begin(const char *prog, struct vfb_dir *dir)
 {
-	struct vfio_trace_bpf *skel;
-	struct bpf_program *p;
-	struct vfb_dir dir;
 	char msg[512];
-	int err = 0, fd;
+	int err, fd;
 
 	/* Root's 0700 directories all the way (pins.h): made, or refused. */
-	err = vfb_pins_open(VFB_REL_COUNTERS, true, &dir, msg, sizeof(msg));
+	err = vfb_pins_open(VFB_REL_COUNTERS, true, dir, msg, sizeof(msg));
 	if (err) {
 		fprintf(stderr, "%s: %s\n", prog, msg);
 		return err;
 	}
-	fd = vfb_pin_get(&dir, "counts", msg, sizeof(msg));
+	fd = vfb_pin_get(dir, "counts", msg, sizeof(msg));
 	if (fd >= 0 || fd != -ENOENT) {
 		if (fd >= 0)
 			close(fd);
 		else
 			fprintf(stderr, "%s: %s\n", prog, msg);
-		vfb_dir_close(&dir);
+		vfb_dir_close(dir);
 		return fd >= 0 ? -EEXIST : fd;
 	}
-	skel = open_and_load(prog, latency);
-	if (!skel) {
-		vfb_dir_close(&dir);
-		return -EINVAL;
-	}
+	return 0;
+}
+
+int vfb_counters_pin_all(struct bpf_object *obj, const struct vfb_dir *dir,
+			 const struct vfb_named_map *maps, int n, const char *prog)
+{
+	struct bpf_program *p;
+	int err = 0;
+
 	/* A pinned link per program: they stay attached once we are gone. */
-	bpf_object__for_each_program(p, skel->obj) {
+	bpf_object__for_each_program(p, obj) {
 		char name[128];
 		struct bpf_link *link;
 
@@ -115,27 +116,48 @@ int vfb_counters_load_pinned(const char *prog, bool latency)
 			goto out_unpin;
 		}
 		snprintf(name, sizeof(name), "link_%s", bpf_program__name(p));
-		err = vfb_pin_put(&dir, name, bpf_link__fd(link));
+		err = vfb_pin_put(dir, name, bpf_link__fd(link));
 		bpf_link__destroy(link);
 		if (err)
 			goto out_unpin;
 	}
-	err = vfb_pin_put(&dir, "slot_counts", bpf_map__fd(skel->maps.slot_counts));
+	for (int i = 0; i < n && !err; i++)
+		err = vfb_pin_put(dir, maps[i].name, bpf_map__fd(maps[i].map));
 	if (!err)
-		err = vfb_pin_put(&dir, "deliveries", bpf_map__fd(skel->maps.deliveries));
-	if (!err)
-		err = vfb_pin_put(&dir, "hists", bpf_map__fd(skel->maps.hists));
-	if (!err)
-		err = vfb_pin_put(&dir, "decisions", bpf_map__fd(skel->maps.decisions));
-	/* counts last: its pin says the set is complete. */
-	if (!err)
-		err = vfb_pin_put(&dir, "counts", bpf_map__fd(skel->maps.counts));
-	if (!err)
-		goto out;
+		return 0;
 out_unpin:
 	fprintf(stderr, "%s: pinning the counters failed: %s\n", prog, strerror(-err));
 	vfb_counters_unpin();
-out:
+	return err;
+}
+
+int vfb_counters_load_pinned(const char *prog, bool latency)
+{
+	struct vfio_trace_bpf *skel;
+	struct vfb_dir dir;
+	int err;
+
+	err = vfb_counters_pin_begin(prog, &dir);
+	if (err)
+		return err;
+	skel = open_and_load(prog, latency);
+	if (!skel) {
+		vfb_dir_close(&dir);
+		return -EINVAL;
+	}
+	{
+		/* counts last: its pin says the set is complete. */
+		const struct vfb_named_map maps[] = {
+			{ "slot_counts", skel->maps.slot_counts },
+			{ "deliveries", skel->maps.deliveries },
+			{ "hists", skel->maps.hists },
+			{ "decisions", skel->maps.decisions },
+			{ "counts", skel->maps.counts },
+		};
+
+		err = vfb_counters_pin_all(skel->obj, &dir, maps,
+					   sizeof(maps) / sizeof(maps[0]), prog);
+	}
 	vfio_trace_bpf__destroy(skel);
 	vfb_dir_close(&dir);
 	return err;

@@ -28,6 +28,22 @@ struct vfb_counters {
 int vfb_counters_load(struct vfb_counters *c, const char *prog);
 /* Load, attach and pin everything under VFB_COUNTERS_DIR; -EEXIST if there. */
 int vfb_counters_load_pinned(const char *prog, bool latency);
+/*
+ * The two halves of pinning a counter set, for each loader of one (this
+ * file, stock.c): the directory made and opened, -EEXIST if a set is
+ * there; then a link per loaded program of @obj and @maps in order (the
+ * last one's pin says the set is complete), all unpinned on a failure.
+ */
+struct vfb_dir;
+struct bpf_object;
+struct bpf_map;
+struct vfb_named_map {
+	const char *name;
+	struct bpf_map *map;
+};
+int vfb_counters_pin_begin(const char *prog, struct vfb_dir *dir);
+int vfb_counters_pin_all(struct bpf_object *obj, const struct vfb_dir *dir,
+			 const struct vfb_named_map *maps, int n, const char *prog);
 /* Open the maps of pinned counters; -ENOENT when none are pinned. */
 int vfb_counters_open_pinned(struct vfb_counters *c);
 /* Remove the pins: the programs detach when no reader holds them. */

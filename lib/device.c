@@ -166,52 +166,6 @@ void vfb_driver_dir(const char *driver, char *buf, size_t len)
 	snprintf(buf, len, "%s/bus/pci/drivers/%s", vfb_sysfs_root, driver);
 }
 
-static int cmp_device(const void *a, const void *b)
-{
-	const struct vfb_device *x = a, *y = b;
-
-	return x->sbdf < y->sbdf ? -1 : x->sbdf > y->sbdf;
-}
-
-int vfb_devices_bound(const char *driver, struct vfb_device **out)
-{
-	struct vfb_device *devs = NULL, *d;
-	int n = 0, cap = 0;
-	char path[PATH_MAX];
-	struct dirent *de;
-	__u32 sbdf;
-	DIR *dir;
-
-	*out = NULL;
-	vfb_driver_dir(driver, path, sizeof(path));
-	dir = opendir(path);
-	if (!dir)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(dir))) {
-		/* The driver's directory holds bind, new_id, ...: devices only. */
-		if (vfb_parse_bdf(de->d_name, &sbdf) || strlen(de->d_name) != 12)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			d = realloc(devs, cap * sizeof(*d));
-			if (!d) {
-				free(devs);
-				closedir(dir);
-				return -ENOMEM;
-			}
-			devs = d;
-		}
-		/* Unbound meanwhile (or gone): not one of them. */
-		if (vfb_device_read(de->d_name, &devs[n]) || strcmp(devs[n].driver, driver))
-			continue;
-		n++;
-	}
-	closedir(dir);
-	qsort(devs, n, sizeof(*devs), cmp_device);
-	*out = devs;
-	return n;
-}
-
 static int cmp_bound(const void *a, const void *b)
 {
 	const struct vfb_bound *x = a, *y = b;
@@ -253,4 +207,33 @@ int vfb_driver_links(const char *driver, struct vfb_bound **out)
 	qsort(links, n, sizeof(*links), cmp_bound);
 	*out = links;
 	return n;
+}
+
+/* Every device bound to @driver, read whole, by sbdf (its links' order). */
+int vfb_devices_bound(const char *driver, struct vfb_device **out)
+{
+	struct vfb_device *devs;
+	char bdf[VFB_BDF_LEN];
+	struct vfb_bound *links;
+	int n, m = 0;
+
+	*out = NULL;
+	n = vfb_driver_links(driver, &links);
+	if (n <= 0)
+		return n;
+	devs = calloc(n, sizeof(*devs));
+	if (!devs) {
+		free(links);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		vfb_bdf_str(links[i].sbdf, bdf, sizeof(bdf));
+		/* Unbound meanwhile (or gone): not one of them. */
+		if (vfb_device_read(bdf, &devs[m]) || strcmp(devs[m].driver, driver))
+			continue;
+		m++;
+	}
+	free(links);
+	*out = devs;
+	return m;
 }

@@ -15,26 +15,13 @@
 int vfb_stock_load_pinned(const char *prog)
 {
 	struct vfio_stock_bpf *skel;
-	struct bpf_program *p;
 	struct vfb_dir dir;
-	char msg[512];
-	int err, fd;
+	int err;
 
 	/* The same checked tree as the module's counters (pins.h). */
-	err = vfb_pins_open(VFB_REL_COUNTERS, true, &dir, msg, sizeof(msg));
-	if (err) {
-		fprintf(stderr, "%s: %s\n", prog, msg);
+	err = vfb_counters_pin_begin(prog, &dir);
+	if (err)
 		return err;
-	}
-	fd = vfb_pin_get(&dir, "counts", msg, sizeof(msg));
-	if (fd >= 0 || fd != -ENOENT) {
-		if (fd >= 0)
-			close(fd);
-		else
-			fprintf(stderr, "%s: %s\n", prog, msg);
-		vfb_dir_close(&dir);
-		return fd >= 0 ? -EEXIST : fd;
-	}
 	skel = vfio_stock_bpf__open_and_load();
 	if (!skel) {
 		err = -errno;
@@ -44,37 +31,18 @@ int vfb_stock_load_pinned(const char *prog)
 		vfb_dir_close(&dir);
 		return err;
 	}
-	/* A pinned link per program: they stay attached once we are gone. */
-	bpf_object__for_each_program(p, skel->obj) {
-		struct bpf_link *link = bpf_program__attach(p);
-		char name[128];
+	{
+		/* counts last: its pin says the set is complete. */
+		const struct vfb_named_map maps[] = {
+			{ "deliveries", skel->maps.deliveries },
+			{ "hists", skel->maps.hists },
+			{ "decisions", skel->maps.decisions },
+			{ "counts", skel->maps.counts },
+		};
 
-		if (!link) {
-			err = -errno;
-			fprintf(stderr, "%s: cannot attach %s: %s\n", prog,
-				bpf_program__name(p), strerror(errno));
-			goto out_unpin;
-		}
-		snprintf(name, sizeof(name), "link_%s", bpf_program__name(p));
-		err = vfb_pin_put(&dir, name, bpf_link__fd(link));
-		bpf_link__destroy(link);
-		if (err)
-			goto out_unpin;
+		err = vfb_counters_pin_all(skel->obj, &dir, maps,
+					   sizeof(maps) / sizeof(maps[0]), prog);
 	}
-	err = vfb_pin_put(&dir, "deliveries", bpf_map__fd(skel->maps.deliveries));
-	if (!err)
-		err = vfb_pin_put(&dir, "hists", bpf_map__fd(skel->maps.hists));
-	if (!err)
-		err = vfb_pin_put(&dir, "decisions", bpf_map__fd(skel->maps.decisions));
-	/* counts last: its pin says the set is complete. */
-	if (!err)
-		err = vfb_pin_put(&dir, "counts", bpf_map__fd(skel->maps.counts));
-	if (!err)
-		goto out;
-out_unpin:
-	fprintf(stderr, "%s: pinning the counters failed: %s\n", prog, strerror(-err));
-	vfb_counters_unpin();
-out:
 	vfio_stock_bpf__destroy(skel);
 	vfb_dir_close(&dir);
 	return err;
