@@ -23,6 +23,16 @@ else
 KDIR ?= $(HOST_KDIR)
 endif
 
+# Where `make install` puts things (DESTDIR is prepended to each).
+# The Debian package builds with PREFIX=/usr.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DATADIR     ?= $(PREFIX)/share/vfio-bpf
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Werror
