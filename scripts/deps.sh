@@ -62,7 +62,12 @@ pkgs_main="make gcc gcc-12 libc6-dev pkg-config
 	curl jq prometheus
 	kmod busybox-static cpio zstd xz-utils file
 	bpftrace trace-cmd
-	bc bison flex libssl-dev perl patch"
+	bc bison flex libssl-dev perl patch
+	dkms dh-dkms debhelper dpkg-dev fakeroot"
+# dkms builds the module here only into trees under build/ (tests/host/
+# t-install.sh passes --dkmstree); its own postinst builds nothing, and
+# its kernel hooks run only when a kernel is installed, which we never do.
+# debhelper and dh-dkms turn debian/ into the .debs (make debs).
 pkgs_bpo="qemu-system-x86 libbpf-dev bpftool linux-libc-dev"
 
 missing=""
