@@ -154,9 +154,12 @@ MHD_LIBS    := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmic
 
 # CO-RE type information of the guest kernel (the BTF vmlinux Debian's
 # headers ship).  Module types come from include/, not from here.
+# VMLINUX_BTF=/sys/kernel/btf/vmlinux builds without the test bed's headers
+# (debian/rules' default).
+VMLINUX_BTF ?= $(GUEST_KDIR)/vmlinux
 $(BUILD)/bpf/vmlinux.h: | $(BUILD)/bpf
 	$(call msg,BTF,$@)
-	$(Q)$(BPFTOOL) btf dump file $(GUEST_KDIR)/vmlinux format c >$@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/bpf/%.bpf.o: tests/bpf/%.bpf.c include/vfio_bpf_hooks.h $(BUILD)/bpf/vmlinux.h
 	$(call msg,BPF,$@)
@@ -178,7 +181,8 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
 
 # Every user-space object is compiled by one rule with these flags, and
 # -MMD records the headers it read: touching one rebuilds its users.
-USER_CFLAGS := $(CFLAGS) $(WARN) -MMD -MP -I$(BUILD)/bpf -Iinclude -Ilib -Iloader
+USER_CFLAGS := $(CFLAGS) $(WARN) -MMD -MP -I$(BUILD)/bpf -Iinclude -Ilib -Iloader \
+	       -DVFIO_BPF_VERSION='"$(VFIO_BPF_VERSION)"'
 SKELS := $(BUILD)/bpf/vfio_trace.skel.h $(BUILD)/bpf/vfio_policy.skel.h $(BUILD)/bpf/vfio_stock.skel.h
 # Made by a chain of pattern rules and needed order-only: not intermediate.
 .SECONDARY: $(SKELS) $(SKELS:.skel.h=.bpf.o)
@@ -199,6 +203,9 @@ $(BUILD)/loader/%.o: loader/%.c | $(SKELS) $(BUILD)/loader
 $(BUILD)/tests/%.o: tests/%.c | $(SKELS) $(BUILD)/tests/unit $(BUILD)/tests/host
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+# The version is on their command line (--version, vfio_exporter_build_info).
+$(addprefix $(BUILD)/loader/,vfio-bpf.o vfio-trace.o vfio_exporter.o exporter.o): versions.env
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -287,6 +294,45 @@ $(BUILD)/vm/initramfs.img: tests/vm/mkinitramfs.sh tests/vm/initramfs-init $(DEP
 	$(call msg,GEN,$@)
 	$(Q)tests/vm/mkinitramfs.sh $(KCACHE) $(GUEST_KVER) $@
 
+# ---- install ------------------------------------------------------------
+
+# make install [DESTDIR=...] [PREFIX=/usr]: the tools into SBINDIR, example
+# policies into SYSCONFDIR/vfio-bpf/ (never policy.yaml itself), units, the
+# udev rule, man pages, and the module's source with its dkms.conf into
+# PREFIX/src/vfio-pci-bpf-VERSION/ (scripts/install.sh; it lists what it
+# put in DATADIR/install.manifest, which make uninstall removes).
+DKMS_NAME   := vfio-pci-bpf
+DKMSSRCDIR  ?= $(PREFIX)/src/$(DKMS_NAME)-$(VFIO_BPF_VERSION)
+INSTALL_ENV := DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' SBINDIR='$(SBINDIR)' MANDIR='$(MANDIR)' \
+	DATADIR='$(DATADIR)' SYSCONFDIR='$(SYSCONFDIR)' UNITDIR='$(UNITDIR)' \
+	UDEVRULESDIR='$(UDEVRULESDIR)' DKMSSRCDIR='$(DKMSSRCDIR)' \
+	MANIFEST='$(DATADIR)/install.manifest' BUILD='$(BUILD)'
+
+# Man pages (build/man/) and units and udev rule (build/systemd/,
+# build/udev/, SBINDIR substituted): replaced by the svc branch.
+man units:
+
+$(BUILD)/dkms/dkms.conf: kmod/dkms.conf.in versions.env
+	$(Q)mkdir -p $(@D)
+	$(Q)sed 's/@VERSION@/$(VFIO_BPF_VERSION)/' $< >$@.tmp && mv $@.tmp $@
+
+install: tools $(BUILD)/dkms/dkms.conf
+	$(Q)$(SUBMAKE) man units PREFIX='$(PREFIX)' SBINDIR='$(SBINDIR)'
+	$(Q)$(INSTALL_ENV) sh scripts/install.sh install
+
+uninstall:
+	$(Q)$(INSTALL_ENV) sh scripts/install.sh uninstall
+
+# The Debian packages, built from the tracked files (git archive of HEAD and
+# of the work tree's changes) in build/deb/src, so that nothing outside the
+# tree is written: build/deb/vfio-bpf_*.deb, build/deb/vfio-bpf-dkms_*.deb.
+# VMLINUX_BTF: the BTF the BPF programs' vmlinux.h is made from (here the
+# test bed kernel's; debian/rules defaults to the build machine's).
+DEB_DIR := $(BUILD)/deb
+debs: $(DEPS_STAMP)
+	$(call msg,DEB,"$(DEB_DIR)/vfio-bpf_$(VFIO_BPF_VERSION)-1_amd64.deb, vfio-bpf-dkms")
+	$(Q)scripts/build-debs.sh $(DEB_DIR) $(GUEST_KDIR)/vmlinux
+
 # ---- tests --------------------------------------------------------------
 
 # New inputs go to build/fuzz/corpus; the committed seeds stay as they are.
@@ -344,5 +390,6 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
+.PHONY: install uninstall man units debs
 .PHONY: fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench bench-exporter bench-trace vm-shell clean

@@ -257,3 +257,4 @@ module_exit(vfio_pci_bpf_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VFIO PCI variant driver with tracepoints and BPF policy hooks");
+MODULE_VERSION(VFIO_BPF_VERSION);

@@ -18,7 +18,7 @@
 #include "device.h"
 #include "vfio_trace.h"
 
-#define EXPORTER_VERSION	"0.1"
+#define EXPORTER_VERSION	VFIO_BPF_VERSION
 #define DEFAULT_LISTEN		"127.0.0.1:9466"
 
 struct exporter_env {

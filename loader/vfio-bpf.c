@@ -64,7 +64,7 @@ static struct env {
 	bool latency;
 } env;
 
-const char *argp_program_version = "vfio-bpf 0.1";
+const char *argp_program_version = "vfio-bpf " VFIO_BPF_VERSION;
 static const char doc[] =
 "Status and BPF policies of devices bound to vfio-pci-bpf.\n"
 "\n"

@@ -55,7 +55,7 @@ static struct env {
 static __u64 seen;
 static __u64 boot_ns_at_start;
 
-const char *argp_program_version = "vfio-trace 0.1";
+const char *argp_program_version = "vfio-trace " VFIO_BPF_VERSION;
 static const char doc[] =
 "Trace what VFIO users do to devices bound to vfio-pci-bpf.\n"
 "\n"

@@ -77,7 +77,7 @@ check "scrape 0 (idle)" scrape s0
 expect_vals s0 "idle" \
 	'vfio_device_info{bdf="0000:00:04.0",vendor="1234",device="11e8",driver="vfio-pci-bpf",pf="",vf=""}=1' \
 	"$(ops $E0 open)=0" "$(ops $E0 config_read)=0" "$(errs $E0 ioctl)=0" \
-	'vfio_exporter_build_info{version="0.1"}=1'
+	"vfio_exporter_build_info{version=\"$(sed -n 's/^VFIO_BPF_VERSION=//p' "$TOP/versions.env")\"}=1"
 n=$(grep -c "^vfio_operations_total{bdf=\"$E0\",op=\"[a-z_]*\"} " "$OUT/s0.prom")
 check "idle: all 12 operations of a bound device are there, at 0 ($n)" test "$n" -eq 12
 n=$(grep -c "^vfio_operation_errors_total{bdf=\"$E0\"," "$OUT/s0.prom")
