@@ -181,7 +181,8 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
 
 # Every user-space object is compiled by one rule with these flags, and
 # -MMD records the headers it read: touching one rebuilds its users.
-USER_CFLAGS := $(CFLAGS) $(WARN) -MMD -MP -I$(BUILD)/bpf -Iinclude -Ilib -Iloader \
+# CPPFLAGS and LDFLAGS: empty here; dpkg-buildpackage's hardening flags.
+USER_CFLAGS := $(CFLAGS) $(CPPFLAGS) $(WARN) -MMD -MP -I$(BUILD)/bpf -Iinclude -Ilib -Iloader \
 	       -DVFIO_BPF_VERSION='"$(VFIO_BPF_VERSION)"'
 SKELS := $(BUILD)/bpf/vfio_trace.skel.h $(BUILD)/bpf/vfio_policy.skel.h $(BUILD)/bpf/vfio_stock.skel.h
 # Made by a chain of pattern rules and needed order-only: not intermediate.
@@ -255,7 +256,7 @@ $(BUILD)/exporter-scale: LIBS := $(MHD_LIBS) $(LIBBPF_LIBS) -lpthread
 
 $(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit $(BUILD)/exporter-scale:
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBS)
 
 # `make build/vfio-bpf` (relative) is the same file as $(BUILD)/vfio-bpf.
 REL_BINS := $(patsubst $(BUILD)/%,build/%,$(TOOLS) $(UNIT_TESTS) $(BUILD)/exporter-unit \
@@ -330,7 +331,7 @@ uninstall:
 # test bed kernel's; debian/rules defaults to the build machine's).
 DEB_DIR := $(BUILD)/deb
 debs: $(DEPS_STAMP)
-	$(call msg,DEB,"$(DEB_DIR)/vfio-bpf_$(VFIO_BPF_VERSION)-1_amd64.deb, vfio-bpf-dkms")
+	$(call msg,DEB,"$(DEB_DIR)/vfio-bpf_$(VFIO_BPF_VERSION)_amd64.deb vfio-bpf-dkms_$(VFIO_BPF_VERSION)_all.deb")
 	$(Q)scripts/build-debs.sh $(DEB_DIR) $(GUEST_KDIR)/vmlinux
 
 # ---- tests --------------------------------------------------------------
