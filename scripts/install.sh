@@ -3,9 +3,9 @@
 #
 # make install / make uninstall.  The Makefile passes the directories in the
 # environment (PREFIX, SBINDIR, MANDIR, DATADIR, SYSCONFDIR, UNITDIR,
-# UDEVRULESDIR, DKMSSRCDIR, MANIFEST, all without DESTDIR) and BUILD, the
-# build tree holding the tools, the DKMS configuration and whatever
-# `make man units` made.
+# UDEVRULESDIR, DKMSSRCDIR, MANIFEST, all without DESTDIR), VERSION and
+# BUILD, the build tree holding the tools and whatever `make man units`
+# made (this writes the DKMS dkms.conf and versions.env into BUILD/dkms/).
 #
 #   scripts/install.sh install|uninstall
 #
@@ -21,7 +21,7 @@ set -eu
 mode=${1:?usage: install.sh install|uninstall}
 top=$(cd "$(dirname "$0")/.." && pwd)
 d=${DESTDIR:-}
-for v in PREFIX SBINDIR MANDIR DATADIR SYSCONFDIR UNITDIR UDEVRULESDIR DKMSSRCDIR MANIFEST BUILD; do
+for v in VERSION PREFIX SBINDIR MANDIR DATADIR SYSCONFDIR UNITDIR UDEVRULESDIR DKMSSRCDIR MANIFEST BUILD; do
 	eval "[ -n \"\${$v:-}\" ]" || { echo "install.sh: $v is not set (run make install)" >&2; exit 2; }
 done
 case $d in
@@ -99,8 +99,16 @@ done
 
 # The module's source for DKMS, laid out as in the tree (kmod/ includes
 # ../include/ and reads ../versions.env).
+# dkms.conf and versions.env (which kmod/Kbuild reads) at this VERSION.
+mkdir -p "$BUILD/dkms"
+sed "s/@VERSION@/$VERSION/" "$top/kmod/dkms.conf.in" >"$BUILD/dkms/dkms.conf"
+{
+	echo "# SPDX-License-Identifier: GPL-2.0"
+	echo "# The version kmod/Kbuild builds into the module (written by make install)."
+	echo "VFIO_BPF_VERSION=$VERSION"
+} >"$BUILD/dkms/versions.env"
 put 0644 "$BUILD/dkms/dkms.conf" "$DKMSSRCDIR/dkms.conf"
-put 0644 "$top/versions.env" "$DKMSSRCDIR/versions.env"
+put 0644 "$BUILD/dkms/versions.env" "$DKMSSRCDIR/versions.env"
 for f in "$top"/kmod/Kbuild "$top"/kmod/Makefile "$top"/kmod/*.c "$top"/kmod/*.h; do
 	case $f in *.mod.c) continue ;; esac
 	put 0644 "$f" "$DKMSSRCDIR/kmod/$(basename "$f")"
