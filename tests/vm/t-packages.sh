@@ -1,0 +1,121 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The Debian packages (make debs) installed and removed with dpkg in the
+# guest, whose root is an overlay with a tmpfs upper layer over the host's:
+# dpkg's database and everything it writes are thrown away at power-off.
+#
+# The guest has no headers for its kernel (like a host without the
+# linux-headers package), so vfio-bpf-dkms's postinst registers the source
+# with dkms and builds nothing: a build in this TCG guest takes minutes, and
+# the same dkms build runs on the build machine (make dkms-build, the
+# install group).  That build comes in as dkms's binaries-only tarball
+# (dkms ldtarball); `dkms install` then puts it into the guest kernel's
+# /lib/modules/KVER/updates/dkms/ and runs depmod, modprobe loads it from
+# there and binds edu0 to it.  dpkg -r runs the prerm (dkms remove), dpkg -P
+# the purge; afterwards nothing of ours is left but an operator's
+# policy.yaml.  The whole transcript is in /out/transcript.txt.
+
+. "$(dirname "$0")/lib.sh"
+
+V=$(sed -n 's/^VFIO_BPF_VERSION=//p' "$TOP/versions.env")
+KVER=$(uname -r)
+DEB=$BUILD/deb/vfio-bpf_${V}_amd64.deb
+DKMSDEB=$BUILD/deb/vfio-bpf-dkms_${V}_all.deb
+TARBALL=$BUILD/dkms-test/$KVER/vfio-pci-bpf-$V-$KVER.dkms.tar.gz
+DKO=/lib/modules/$KVER/updates/dkms/vfio_pci_bpf.ko
+T=$OUT/transcript.txt
+: >"$T"
+
+# run CMD...: into the transcript, with its status.
+run() {
+	echo "# $*" >>"$T"
+	"$@" >>"$T" 2>&1
+	_rc=$?
+	echo "# exit $_rc" >>"$T"
+	return $_rc
+}
+
+check "the .debs and the dkms tarball are there (make debs dkms-build)" \
+	test -s "$DEB" -a -s "$DKMSDEB" -a -s "$TARBALL"
+check "before: neither package is installed" sh -c '! dpkg -s vfio-bpf >/dev/null 2>&1 && ! dpkg -s vfio-bpf-dkms >/dev/null 2>&1'
+check "before: no headers for $KVER in the guest (/lib/modules/$KVER/build)" test ! -e "/lib/modules/$KVER/build"
+# man-db's trigger would rebuild the whole index in this TCG guest.
+rm -f /var/lib/man-db/auto-update
+
+run dpkg -i "$DEB" "$DKMSDEB"
+check "dpkg -i vfio-bpf vfio-bpf-dkms succeeds" test $_rc -eq 0
+st=$(dpkg-query -W -f='${Package} ${Status} ${Version};' vfio-bpf vfio-bpf-dkms 2>&1)
+check "dpkg: both installed at $V ($st)" \
+	test "$st" = "vfio-bpf install ok installed $V;vfio-bpf-dkms install ok installed $V;"
+for f in /usr/sbin/vfio-bpf /usr/sbin/vfio-trace /usr/sbin/vfio_exporter; do
+	check "installed: $f (755)" test "$(stat -c %a "$f" 2>/dev/null)" = 755
+done
+for f in /etc/vfio-bpf/policy.example.yaml /usr/lib/udev/rules.d/90-vfio-bpf.rules \
+	/usr/src/vfio-pci-bpf-$V/dkms.conf /usr/src/vfio-pci-bpf-$V/kmod/main.c; do
+	check "installed: $f" test -f "$f"
+done
+check "every file dpkg lists for vfio-bpf is there" \
+	sh -c 'dpkg -L vfio-bpf | while read -r f; do [ -e "$f" ] || { echo "missing $f"; exit 1; }; done'
+check "no /etc/vfio-bpf/policy.yaml was made for the operator" test ! -e /etc/vfio-bpf/policy.yaml
+run /usr/sbin/vfio-bpf --help
+check "/usr/sbin/vfio-bpf --help runs" test $_rc -eq 0
+check "/usr/sbin/vfio-bpf --version is $V" sh -c "/usr/sbin/vfio-bpf --version | grep -qx 'vfio-bpf $V'"
+check "/usr/sbin/vfio_exporter --version is $V" sh -c "/usr/sbin/vfio_exporter --version | grep -qx 'vfio_exporter $V'"
+run /usr/sbin/vfio-bpf policy check /etc/vfio-bpf/policy.example.yaml
+check "/usr/sbin/vfio-bpf policy check /etc/vfio-bpf/policy.example.yaml" test $_rc -eq 0
+
+# The postinst handed the source to dkms and skipped the build (no headers).
+run dkms status
+check "postinst: dkms has vfio-pci-bpf/$V added" \
+	sh -c "dkms status vfio-pci-bpf/$V | grep -q '^vfio-pci-bpf/$V: added'"
+check "postinst: dkms's source link is the package's /usr/src/vfio-pci-bpf-$V" \
+	test "$(readlink -f /var/lib/dkms/vfio-pci-bpf/$V/source)" = "/usr/src/vfio-pci-bpf-$V"
+
+# The build machine's dkms build of the same source for this kernel.
+run dkms ldtarball --force "$TARBALL"
+check "dkms ldtarball of the build machine's build for $KVER" test $_rc -eq 0
+run dkms install -m vfio-pci-bpf -v "$V" -k "$KVER"
+check "dkms install for $KVER" test $_rc -eq 0
+run dkms status
+check "dkms status: vfio-pci-bpf/$V, $KVER: installed" \
+	sh -c "dkms status vfio-pci-bpf/$V | grep -q '$KVER, x86_64: installed'"
+check "the module is in /lib/modules/$KVER/updates/dkms/" test -f "$DKO"
+check "depmod ran: modprobe finds it there (modinfo -n)" test "$(modinfo -n vfio_pci_bpf 2>/dev/null)" = "$DKO"
+run modprobe vfio_pci_bpf
+check "modprobe vfio_pci_bpf (with Debian's vfio-pci-core)" grep -q '^vfio_pci_bpf ' /proc/modules
+check "the loaded module is the dkms one (srcversion)" \
+	test "$(cat /sys/module/vfio_pci_bpf/srcversion 2>/dev/null)" = "$(modinfo -F srcversion "$DKO")"
+check "the loaded module is version $V" test "$(cat /sys/module/vfio_pci_bpf/version 2>/dev/null)" = "$V"
+check "edu0: bind to vfio-pci-bpf" bind "$EDU0" vfio-pci-bpf
+client dkms/edu0 "$EDU0" info config bar >/dev/null
+check "edu0 computes factorial(10) through the dkms module" \
+	grep -q '^PASS: bar: factorial(10)' "$OUT/dkms/edu0.txt"
+/usr/sbin/vfio-bpf status >"$OUT/status.txt" 2>&1
+cat "$OUT/status.txt" >>"$T"
+check "/usr/sbin/vfio-bpf status names edu0" grep -q "$EDU0" "$OUT/status.txt"
+unbind "$EDU0"
+echo "" >"/sys/bus/pci/devices/$EDU0/driver_override"
+run rmmod vfio_pci_bpf
+check "rmmod vfio_pci_bpf" test $_rc -eq 0
+
+# An operator's policy, which no removal may take.
+echo "# the operator's" >/etc/vfio-bpf/policy.yaml
+run dpkg -r vfio-bpf-dkms
+check "dpkg -r vfio-bpf-dkms succeeds" test $_rc -eq 0
+check "prerm: dkms remove took the module out of /lib/modules/$KVER" test ! -e "$DKO"
+check "prerm: dkms no longer knows vfio-pci-bpf" sh -c '[ -z "$(dkms status vfio-pci-bpf)" ] && [ ! -e /var/lib/dkms/vfio-pci-bpf ]'
+check "dpkg -r: /usr/src/vfio-pci-bpf-$V is gone" test ! -e "/usr/src/vfio-pci-bpf-$V"
+check "depmod after removal: modprobe no longer finds vfio_pci_bpf" sh -c '! modinfo -n vfio_pci_bpf >/dev/null 2>&1'
+run dpkg -r vfio-bpf
+check "dpkg -r vfio-bpf succeeds" test $_rc -eq 0
+check "dpkg -r: the tools are gone" sh -c '! ls /usr/sbin/vfio-bpf /usr/sbin/vfio-trace /usr/sbin/vfio_exporter 2>/dev/null'
+check "dpkg -r: the example policies stay until purge (conffiles)" test -f /etc/vfio-bpf/policy.example.yaml
+run dpkg -P vfio-bpf vfio-bpf-dkms
+check "dpkg -P vfio-bpf vfio-bpf-dkms succeeds" test $_rc -eq 0
+check "purged: the example policies are gone" sh -c '! ls /etc/vfio-bpf/*example* /etc/vfio-bpf/policy-*.yaml 2>/dev/null'
+check "purged: the operator's policy.yaml is still there" grep -qx "# the operator's" /etc/vfio-bpf/policy.yaml
+check "purged: dpkg knows neither package" \
+	sh -c '! dpkg -s vfio-bpf >/dev/null 2>&1 && ! dpkg -s vfio-bpf-dkms >/dev/null 2>&1'
+check "purged: the udev rule and the module source are gone" \
+	sh -c "[ ! -e /usr/lib/udev/rules.d/90-vfio-bpf.rules ] && [ ! -e /usr/src/vfio-pci-bpf-$V ]"
