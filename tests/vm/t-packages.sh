@@ -43,6 +43,9 @@ check "before: neither package is installed" sh -c '! dpkg -s vfio-bpf >/dev/nul
 check "before: no headers for $KVER in the guest (/lib/modules/$KVER/build)" test ! -e "/lib/modules/$KVER/build"
 # man-db's trigger would rebuild the whole index in this TCG guest.
 rm -f /var/lib/man-db/auto-update
+# As an unattended install runs (no terminal: debconf would try three
+# front ends first).
+export DEBIAN_FRONTEND=noninteractive
 # dkms uses bash's <(...), which needs /dev/fd; udev makes it on a real
 # host, the guest's bare devtmpfs has none.
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
@@ -89,9 +92,10 @@ run /usr/sbin/vfio-bpf policy check /etc/vfio-bpf/policy.example.yaml
 check "/usr/sbin/vfio-bpf policy check /etc/vfio-bpf/policy.example.yaml" test $_rc -eq 0
 
 # The postinst handed the source to dkms and skipped the build (no headers).
-# (Each dkms run costs seconds of TCG: one status per step.)
-run dkms status
-check "postinst: dkms has vfio-pci-bpf/$V added" grep -q "^vfio-pci-bpf/$V: added" "$T"
+# (Each dkms run costs seconds of TCG: its tree is read directly here.)
+check "postinst: dkms has vfio-pci-bpf/$V added, not built (no headers)" \
+	sh -c "[ -d /var/lib/dkms/vfio-pci-bpf/$V ] && [ ! -e /var/lib/dkms/vfio-pci-bpf/$V/$KVER ]"
+check "postinst: it said why it built nothing" grep -q "headers for this kernel do not seem to be installed" "$T"
 check "postinst: dkms's source link is the package's /usr/src/vfio-pci-bpf-$V" \
 	test "$(readlink -f /var/lib/dkms/vfio-pci-bpf/$V/source)" = "/usr/src/vfio-pci-bpf-$V"
 
