@@ -230,10 +230,12 @@ contents() {	# contents DEB: its files, as installed paths with modes
 contents "$DEB" >"$W/deb.contents"
 contents "$DKMSDEB" >"$W/dkmsdeb.contents"
 # The package holds make install PREFIX=/usr's list, man pages compressed,
-# less the module source (the -dkms package) and the manifest, plus docs.
+# units and rule in /lib (debian/rules), less the module source (the -dkms
+# package) and the manifest, plus docs.
 {
 	grep -v "^/usr/src/\|/install.manifest " "$W/expected_usr" |
-		sed 's|^\(/usr/share/man/.*\) 644$|\1.gz 644|'
+		sed -e 's|^\(/usr/share/man/.*\) 644$|\1.gz 644|' \
+		    -e 's|^/usr/lib/systemd/|/lib/systemd/|' -e 's|^/usr/lib/udev/|/lib/udev/|'
 	echo "/usr/share/doc/vfio-bpf/changelog.gz 644"
 	echo "/usr/share/doc/vfio-bpf/copyright 644"
 } | sort >"$W/deb.expected"
@@ -254,6 +256,8 @@ check "debs: vfio-bpf-dkms depends on dkms" sh -c "dpkg-deb -f '$DKMSDEB' Depend
 dpkg-deb -e "$DKMSDEB" "$W/dkmsdeb.control"
 check "debs: vfio-bpf-dkms's postinst hands vfio-pci-bpf $V to dkms (dh_dkms)" \
 	sh -c "grep -q '^DKMS_NAME=vfio-pci-bpf' '$W/dkmsdeb.control/postinst' && grep -q '^DKMS_VERSION=$V' '$W/dkmsdeb.control/postinst' && grep -q common.postinst '$W/dkmsdeb.control/postinst'"
+check "debs: vfio-bpf's maintainer scripts enable no service (the operator does)" \
+	sh -c "dpkg-deb -e '$DEB' '$W/deb.control' && ! grep -qs 'deb-systemd-helper enable' '$W/deb.control'/postinst"
 check "debs: vfio-bpf-dkms's prerm removes it from dkms" \
 	grep -q 'dkms remove -m $DKMS_NAME -v $DKMS_VERSION --all' "$W/dkmsdeb.control/prerm"
 dpkg-deb -x "$DEB" "$W/deb.x"

@@ -77,7 +77,7 @@ check "dpkg: both installed at $V ($st)" \
 for f in /usr/sbin/vfio-bpf /usr/sbin/vfio-trace /usr/sbin/vfio_exporter; do
 	check "installed: $f (755)" test "$(stat -c %a "$f" 2>/dev/null)" = 755
 done
-for f in /etc/vfio-bpf/policy.example.yaml /usr/lib/udev/rules.d/90-vfio-bpf.rules \
+for f in /etc/vfio-bpf/policy.example.yaml /lib/udev/rules.d/90-vfio-bpf.rules \
 	/usr/src/vfio-pci-bpf-$V/dkms.conf /usr/src/vfio-pci-bpf-$V/kmod/main.c; do
 	check "installed: $f" test -f "$f"
 done
@@ -150,5 +150,5 @@ check "purged: the operator's policy.yaml is still there" grep -qx "# the operat
 check "purged: dpkg knows neither package" \
 	sh -c '! dpkg -s vfio-bpf >/dev/null 2>&1 && ! dpkg -s vfio-bpf-dkms >/dev/null 2>&1'
 check "purged: the udev rule and the module source are gone" \
-	sh -c "[ ! -e /usr/lib/udev/rules.d/90-vfio-bpf.rules ] && [ ! -e /usr/src/vfio-pci-bpf-$V ]"
+	sh -c "[ ! -e /lib/udev/rules.d/90-vfio-bpf.rules ] && [ ! -e /usr/src/vfio-pci-bpf-$V ]"
 umount "$M"
