@@ -256,8 +256,12 @@ check "debs: vfio-bpf-dkms depends on dkms" sh -c "dpkg-deb -f '$DKMSDEB' Depend
 dpkg-deb -e "$DKMSDEB" "$W/dkmsdeb.control"
 check "debs: vfio-bpf-dkms's postinst hands vfio-pci-bpf $V to dkms (dh_dkms)" \
 	sh -c "grep -q '^DKMS_NAME=vfio-pci-bpf' '$W/dkmsdeb.control/postinst' && grep -q '^DKMS_VERSION=$V' '$W/dkmsdeb.control/postinst' && grep -q common.postinst '$W/dkmsdeb.control/postinst'"
-check "debs: vfio-bpf's maintainer scripts enable no service (the operator does)" \
-	sh -c "dpkg-deb -e '$DEB' '$W/deb.control' && ! grep -qs 'deb-systemd-helper enable' '$W/deb.control'/postinst"
+# dh_installsystemd --no-enable: an enable only for a unit the operator
+# had enabled before (an upgrade), and deb-systemd-invoke starts only
+# enabled units.
+dpkg-deb -e "$DEB" "$W/deb.control"
+check "debs: vfio-bpf's postinst enables no service on a new install (the operator does)" \
+	sh -c "! grep -qs 'deb-systemd-helper enable' '$W/deb.control/postinst' || grep -q 'deb-systemd-helper debian-installed' '$W/deb.control/postinst'"
 check "debs: vfio-bpf-dkms's prerm removes it from dkms" \
 	grep -q 'dkms remove -m $DKMS_NAME -v $DKMS_VERSION --all' "$W/dkmsdeb.control/prerm"
 dpkg-deb -x "$DEB" "$W/deb.x"
