@@ -126,7 +126,7 @@ client dkms/edu0 "$EDU0" info config bar >/dev/null
 check "edu0 computes factorial(10) through the dkms module" \
 	grep -q '^PASS: bar: factorial(10)' "$OUT/dkms/edu0.txt"
 /usr/sbin/vfio-bpf status >"$OUT/status.txt" 2>&1
-cat "$OUT/status.txt" >>"$T"
+{ echo "# /usr/sbin/vfio-bpf status"; cat "$OUT/status.txt"; } >>"$T"
 check "/usr/sbin/vfio-bpf status names edu0" grep -q "$EDU0" "$OUT/status.txt"
 unbind "$EDU0"
 echo "" >"/sys/bus/pci/devices/$EDU0/driver_override"
