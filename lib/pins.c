@@ -180,9 +180,10 @@ void vfb_dir_close(struct vfb_dir *d)
 	d->fd = -1;
 }
 
-int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t errlen)
+static int pin_get(const struct vfb_dir *d, const char *name, __u32 flags, char *err,
+		   size_t errlen)
 {
-	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_PATH_FD, .path_fd = d->fd);
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_PATH_FD | flags, .path_fd = d->fd);
 	struct stat st;
 	int fd;
 
@@ -208,6 +209,21 @@ int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t err
 	if (fd < 0)
 		snprintf(err, errlen, "%s/%s: %s", d->path, name, strerror(-fd));
 	return fd;
+}
+
+int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t errlen)
+{
+	return pin_get(d, name, 0, err, errlen);
+}
+
+/*
+ * Read-only: BPF_OBJ_GET then asks only for read permission on the pin,
+ * which CAP_DAC_READ_SEARCH grants a reader that is not root (the tree is
+ * root's 0700); no BPF capability is involved (6.12 checks none there).
+ */
+int vfb_pin_get_ro(const struct vfb_dir *d, const char *name, char *err, size_t errlen)
+{
+	return pin_get(d, name, BPF_F_RDONLY, err, errlen);
 }
 
 int vfb_pin_put(const struct vfb_dir *d, const char *name, int fd)

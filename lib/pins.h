@@ -66,6 +66,8 @@ void vfb_dir_close(struct vfb_dir *d);
  * -errno with the reason in @err.
  */
 int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t errlen);
+/* The same, for reading only (map lookups): what readers like the exporter need. */
+int vfb_pin_get_ro(const struct vfb_dir *d, const char *name, char *err, size_t errlen);
 /* Pin @fd as @name in @d; -EEXIST if there. */
 int vfb_pin_put(const struct vfb_dir *d, const char *name, int fd);
 /* Remove the pin @name of @d; 0, or -errno (-ENOENT when none). */

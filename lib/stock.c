@@ -57,7 +57,7 @@ bool vfb_stock_pinned(void)
 
 	if (vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg)))
 		return false;
-	fd = vfb_pin_get(&dir, VFB_STOCK_MARKER, msg, sizeof(msg));
+	fd = vfb_pin_get_ro(&dir, VFB_STOCK_MARKER, msg, sizeof(msg));
 	yes = fd >= 0;
 	if (yes)
 		close(fd);

@@ -37,6 +37,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <linux/netlink.h>
 
@@ -62,6 +63,8 @@ static struct env {
 	int argc;
 	char *argv[4];
 	bool latency;
+	bool keep;		/* leave a policy alone that is the file's already */
+	bool wait_lock;		/* the daemon waits for another vfio-bpf's lock */
 } env;
 
 const char *argp_program_version = "vfio-bpf 0.1";
@@ -103,12 +106,15 @@ static const char doc[] =
 "    vfio-bpf policy apply -d 0000:01:00.0 policy.yaml   # one device\n"
 "    vfio-bpf policy remove -d 0000:01:00.0\n"
 "    vfio-bpf policy mode monitor -d 0000:01:00.0          # record, do not deny\n"
-"    vfio-bpf policy watch /etc/vfio-bpf/policy.yaml &\n";
+"    vfio-bpf policy watch /etc/vfio-bpf/policy.yaml &\n"
+"    vfio-bpf policy watch --keep /etc/vfio-bpf/policy.yaml   # as vfio-bpf.service\n";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
 	{ "latency", 'L', NULL, 0, "With load: latency histograms too (the module then times each access)", 0 },
 	{ "stock", 'k', NULL, 0, "load: count devices under stock vfio-pci", 0 },
+	{ "keep", 'K', NULL, 0,
+	  "policy apply and watch: leave a device's policy alone when it is already the one the file gives it, in the file's mode (no new program, its counts go on; a service restart changes nothing)", 0 },
 	{},
 };
 
@@ -132,6 +138,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	}
 	case 'k':
 		env.stock = true;
+		break;
+	case 'K':
+		env.keep = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (env.argc >= 4)
@@ -299,6 +308,14 @@ static int take_lock(void)
 		fprintf(stderr, "vfio-bpf: %s: %s\n", LOCK_FILE, strerror(errno));
 		return -errno;
 	}
+	/*
+	 * The daemon waits (up to 30 s): a udev rule's apply may hold the
+	 * lock while the daemon handles the same or another bind, and a bind
+	 * the daemon gave up on would stay unpoliced.
+	 */
+	for (int i = 0; env.wait_lock && i < 300 && flock(fd, LOCK_EX | LOCK_NB) &&
+	     errno == EWOULDBLOCK; i++)
+		usleep(100000);
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		fprintf(stderr, "vfio-bpf: another vfio-bpf is changing policies (%s is locked);\n"
 			"  try again when it is done\n", LOCK_FILE);
@@ -473,6 +490,36 @@ static void explain_attach_error(const char *bdf, const char *what, int err)
 		fprintf(stderr, "  the device is not bound to " DRIVER " (any more): bind it first\n");
 }
 
+static const char *kernel_mode(const char *bdf);
+
+/*
+ * With --keep: is the policy in force on @d already @e, in @e's mode?  The
+ * pinned policy data is the compiled policy the program enforces, so equal
+ * bytes are the same rules; the kernel's modes file says the mode (which
+ * `policy mode` may have switched).  Anything else, or anything unknown,
+ * is a change.
+ */
+static bool in_force_already(const struct vfb_device *d, const struct vfp_entry *e)
+{
+	struct vfio_policy_bpf__rodata ro;
+	enum pin_state state;
+	struct vfb_dir dir;
+	const char *mode;
+	bool same;
+	__u32 id;
+
+	load_kview();
+	state = pin_state(d->bdf, &id, &dir);
+	same = (state == PIN_ACTIVE || state == PIN_WAITING) &&
+	       !read_pinned(&dir, "policy", &ro) &&
+	       !memcmp(&ro.policy, &e->policy, sizeof(e->policy));
+	vfb_dir_close(&dir);
+	if (!same)
+		return false;
+	mode = kernel_mode(d->bdf);
+	return mode && !strcmp(mode, e->policy.monitor ? "monitor" : "enforce");
+}
+
 /*
  * Load the policy program for one device and attach it, or replace the one
  * in force.  A pinned link the kernel still has is updated in place (one
@@ -489,6 +536,10 @@ static int apply_one(const struct vfb_device *d, const struct vfp_entry *e)
 	int err, link_fd = -1;
 	__u32 id;
 
+	if (env.keep && in_force_already(d, e)) {
+		printf("%s: policy %s unchanged\n", d->bdf, e->policy.name);
+		return 0;
+	}
 	skel = vfio_policy_bpf__open();
 	if (!skel)
 		return -errno;
@@ -1015,6 +1066,36 @@ static int cmd_status(void)
 	return 0;
 }
 
+/*
+ * Tell the service manager (Type=notify) that the devices bound now have
+ * their policies and binds are watched: units ordered after vfio-bpf.service
+ * (libvirtd) start only then.  The protocol is a datagram "READY=1" to
+ * $NOTIFY_SOCKET ('@' for the abstract namespace); no libsystemd needed.
+ */
+static void notify_ready(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = getenv("NOTIFY_SOCKET");
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   offsetof(struct sockaddr_un, sun_path) + len) < 0)
+		fprintf(stderr, "vfio-bpf: warning: cannot notify %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
 /* Room for a burst of uevents (VF creation sends several per VF). */
 #define UEVENT_RCVBUF	(4 << 20)
 
@@ -1049,11 +1130,13 @@ static int cmd_watch(const char *path)
 		setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	/* Listening first, then the devices already bound: none slips by. */
 	env.bdf = NULL;
+	env.wait_lock = true;
 	cmd_apply(path);
 	/* No SA_RESTART: a signal must end the blocking recv(). */
 	vfb_catch_signals();
 	printf("vfio-bpf: watching for devices binding to " DRIVER "\n");
 	fflush(stdout);
+	notify_ready();
 	while (!vfb_exiting) {
 		const char *action = "", *driver = "", *slot = "";
 		ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
