@@ -61,6 +61,9 @@ help:
 	@echo '  client     build build/vfio-client'
 	@echo '  tools      build build/vfio-trace, build/vfio-bpf, build/vfio_exporter (bpf/ + loader/)'
 	@echo '  vm-image   build the test bed initramfs'
+	@echo '  units      build/systemd/*.service and build/udev/90-vfio-bpf.rules for'
+	@echo '             SBINDIR=$(SBINDIR) SYSCONFDIR=$(SYSCONFDIR)'
+	@echo '  man        build/man/*: the man pages, from man/*.scd (scdoc)'
 	@echo '  check      run every test: host checks, then the guest test groups'
 	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
 	@echo '             drive it with the VFIO client'
@@ -88,7 +91,7 @@ deps:
 # `make check` on a machine that never ran `make deps` runs it first.
 DEPS_STAMP := $(KCACHE)/.unpacked
 DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool bpftrace busybox modprobe patch \
-	      curl jq prometheus promtool
+	      curl jq prometheus promtool scdoc
 # libFuzzer's runtime for clang-$(LLVM_VERSION) (libclang-rt-$(LLVM_VERSION)-dev), for make fuzz.
 LIBFUZZER  := /usr/lib/llvm-$(LLVM_VERSION)/lib/clang/$(LLVM_VERSION)/lib/linux/libclang_rt.fuzzer-x86_64.a
 DEPS_FILES := /usr/include/microhttpd.h $(LIBFUZZER)
@@ -278,7 +281,7 @@ $(BUILD)/policy-test: tests/bpf/policy_test.c $(BUILD)/bpf/policy_test.skel.h
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(LIBBPF_LIBS)
 
 $(BUILD) $(BUILD)/vm $(BUILD)/bpf $(BUILD)/attack $(BUILD)/lib $(BUILD)/loader \
-		$(BUILD)/tests/unit $(BUILD)/tests/host:
+		$(BUILD)/tests/unit $(BUILD)/tests/host $(BUILD)/systemd $(BUILD)/udev $(BUILD)/man:
 	$(Q)mkdir -p $@
 
 vm-image: $(BUILD)/vm/initramfs.img
@@ -286,6 +289,40 @@ vm-image: $(BUILD)/vm/initramfs.img
 $(BUILD)/vm/initramfs.img: tests/vm/mkinitramfs.sh tests/vm/initramfs-init $(DEPS_STAMP) | $(BUILD)/vm
 	$(call msg,GEN,$@)
 	$(Q)tests/vm/mkinitramfs.sh $(KCACHE) $(GUEST_KVER) $@
+
+# ---- units, udev rule, man pages -----------------------------------------
+
+# The systemd units and the udev rule with this install's paths; make
+# install (DESTDIR) copies them from build/systemd and build/udev.
+UNIT_INS   := $(wildcard etc/systemd/*.service.in)
+UNITS      := $(patsubst etc/systemd/%.in,$(BUILD)/systemd/%,$(UNIT_INS))
+UDEV_RULES := $(BUILD)/udev/90-vfio-bpf.rules
+SUBST      := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+units: $(UNITS) $(UDEV_RULES)
+
+# The paths are in the products: a different SBINDIR makes them again.
+$(BUILD)/systemd/.paths $(BUILD)/udev/.paths: FORCE | $(BUILD)/systemd $(BUILD)/udev
+	$(Q)echo '$(SBINDIR) $(SYSCONFDIR)' | cmp -s - $@ || echo '$(SBINDIR) $(SYSCONFDIR)' >$@
+
+$(BUILD)/systemd/%: etc/systemd/%.in $(BUILD)/systemd/.paths
+	$(call msg,GEN,$@)
+	$(Q)$(SUBST) $< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/udev/%: etc/%.in $(BUILD)/udev/.paths
+	$(call msg,GEN,$@)
+	$(Q)$(SUBST) $< >$@.tmp && mv $@.tmp $@
+
+# Man pages: one scdoc source each (man/NAME.SECTION.scd).
+SCDOC    ?= scdoc
+MAN_SRCS := $(wildcard man/*.scd)
+MANS     := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+man: $(MANS)
+
+$(BUILD)/man/%: man/%.scd | $(BUILD)/man
+	$(call msg,SCDOC,$@)
+	$(Q)$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
+
+FORCE:
 
 # ---- tests --------------------------------------------------------------
 
@@ -308,7 +345,8 @@ checkpatch:
 		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
 
 check: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests attack-tools unit-tests host-tests vm-image
+	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests attack-tools unit-tests host-tests vm-image \
+		units man
 	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) tests/run-tests $(T)
 
 demo: deps-if-needed
@@ -344,5 +382,5 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: units man FORCE fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench bench-exporter bench-trace vm-shell clean

@@ -62,7 +62,8 @@ pkgs_main="make gcc gcc-12 libc6-dev pkg-config
 	curl jq prometheus
 	kmod busybox-static cpio zstd xz-utils file
 	bpftrace trace-cmd
-	bc bison flex libssl-dev perl patch"
+	bc bison flex libssl-dev perl patch
+	scdoc groff-base man-db"
 pkgs_bpo="qemu-system-x86 libbpf-dev bpftool linux-libc-dev"
 
 missing=""
@@ -100,7 +101,33 @@ if [ -n "$bpo_missing" ]; then
 		die "apt-get install failed for:$bpo_missing"
 fi
 
-# 2. The guest kernel: image, headers, common headers, kbuild, and the
+# 2. systemd-udevd for the services group, unpacked in .cache/, never
+# installed: the udev package would start a daemon on this machine and
+# move systemd with it.  Its private library comes along at the same
+# version (the guest runs it with LD_LIBRARY_PATH), so the copy does not
+# depend on which systemd this machine has.
+udev_root=$cache/udev-$(printf %s "$UDEV_DEB_VERSION" | tr "~" _)
+if [ -f "$udev_root/.unpacked" ]; then
+	say "udev $UDEV_DEB_VERSION already unpacked in $udev_root"
+else
+	mkdir -p "$cache/debs" "$udev_root"
+	for p in udev libsystemd-shared; do
+		ls "$cache/debs/${p}_"*"_amd64.deb" 2>/dev/null | grep -qF "$(printf %s "$UDEV_DEB_VERSION" | sed 's/:/%3a/')" &&
+			continue
+		say "downloading $p=$UDEV_DEB_VERSION"
+		(cd "$cache/debs" && apt-get download -q "$p=$UDEV_DEB_VERSION" >/dev/null 2>&1) ||
+			die "$p=$UDEV_DEB_VERSION is not in the archive (apt-cache madison udev lists the versions); update UDEV_DEB_VERSION in versions.env"
+	done
+	for p in udev libsystemd-shared; do
+		dpkg-deb -x "$cache/debs/${p}_$(printf %s "$UDEV_DEB_VERSION" | sed 's/:/%3a/')_amd64.deb" "$udev_root"
+	done
+	[ -x "$udev_root/bin/udevadm" ] ||
+		die "no udevadm (systemd-udevd) in the udev package"
+	touch "$udev_root/.unpacked"
+	say "udev $UDEV_DEB_VERSION unpacked in $udev_root"
+fi
+
+# 3. The guest kernel: image, headers, common headers, kbuild, and the
 # source package (for checkpatch and for reading the code we build on).
 if [ -f "$stamp" ]; then
 	say "guest kernel $KERNEL_DEB_VERSION already unpacked in $kdir_root"
