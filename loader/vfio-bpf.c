@@ -64,7 +64,7 @@ static struct env {
 	char *argv[4];
 	bool latency;
 	bool keep;		/* leave a policy alone that is the file's already */
-	bool wait_lock;		/* the daemon waits for another vfio-bpf's lock */
+	bool wait_lock;		/* wait for another vfio-bpf's lock (-w, watch) */
 } env;
 
 const char *argp_program_version = "vfio-bpf 0.1";
@@ -107,12 +107,15 @@ static const char doc[] =
 "    vfio-bpf policy remove -d 0000:01:00.0\n"
 "    vfio-bpf policy mode monitor -d 0000:01:00.0          # record, do not deny\n"
 "    vfio-bpf policy watch /etc/vfio-bpf/policy.yaml &\n"
-"    vfio-bpf policy watch --keep /etc/vfio-bpf/policy.yaml   # as vfio-bpf.service\n";
+"    vfio-bpf policy watch --keep /etc/vfio-bpf/policy.yaml   # as vfio-bpf.service\n"
+"    vfio-bpf policy apply --keep --wait -d 0000:01:00.0 /etc/vfio-bpf/policy.yaml   # as udev\n";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
 	{ "latency", 'L', NULL, 0, "With load: latency histograms too (the module then times each access)", 0 },
 	{ "stock", 'k', NULL, 0, "load: count devices under stock vfio-pci", 0 },
+	{ "wait", 'w', NULL, 0,
+	  "policy apply and remove: wait up to 30 s for another vfio-bpf's lock instead of failing (the udev rule: devices bound at once get their policies one after the other)", 0 },
 	{ "keep", 'K', NULL, 0,
 	  "policy apply and watch: leave a device's policy alone when it is already the one the file gives it, in the file's mode (no new program, its counts go on; a service restart changes nothing)", 0 },
 	{},
@@ -141,6 +144,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'K':
 		env.keep = true;
+		break;
+	case 'w':
+		env.wait_lock = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (env.argc >= 4)
@@ -309,9 +315,9 @@ static int take_lock(void)
 		return -errno;
 	}
 	/*
-	 * The daemon waits (up to 30 s): a udev rule's apply may hold the
-	 * lock while the daemon handles the same or another bind, and a bind
-	 * the daemon gave up on would stay unpoliced.
+	 * The daemon and -w wait (up to 30 s): udev runs the rule for devices
+	 * bound at once in parallel, and the daemon handles the same binds; a
+	 * bind given up on would stay unpoliced.
 	 */
 	for (int i = 0; env.wait_lock && i < 300 && flock(fd, LOCK_EX | LOCK_NB) &&
 	     errno == EWOULDBLOCK; i++)

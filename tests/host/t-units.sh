@@ -43,7 +43,7 @@ check "units: systemd-analyze verify clean (both units, man: links resolved)" \
 	sh -c "cd $u && out=\$(MANPATH=$tmp/man systemd-analyze verify ./vfio-bpf.service ./vfio_exporter.service 2>&1) &&
 	       test -z \"\$out\" || { echo \"\$out\"; exit 1; }"
 check "udev: the rule applies --keep -d %k from SBINDIR" \
-	grep -q "RUN+=\"$TOP/build/vfio-bpf policy apply --keep -d %k /etc/vfio-bpf/policy.yaml\"" \
+	grep -q "RUN+=\"$TOP/build/vfio-bpf policy apply --keep --wait -d %k /etc/vfio-bpf/policy.yaml\"" \
 	"$tmp/b/udev/90-vfio-bpf.rules"
 
 # Exposure scores: measured here, and the ones docs/operations.md states.

@@ -219,20 +219,31 @@ check "require_policy=1: the VF cannot be opened before udev ran ($out)" \
 /run/udev-bin/udevadm control --start-exec-queue
 wait_for 30 grep -q "^$vf0 link=[0-9]* state=bound" "$KPOL"
 check "udev: the rule gave the VF its policy (the kernel's list)" grep -q "^$vf0 link=[0-9]* state=bound" "$KPOL"
-check "udev: the rule ran vfio-bpf policy apply --keep -d $vf0" \
-	grep -q "policy apply --keep -d $vf0" "$OUT/udevd.log"
+check "udev: the rule ran vfio-bpf policy apply --keep --wait -d $vf0" \
+	grep -q "policy apply --keep --wait -d $vf0" "$OUT/udevd.log"
 expect "udev: now the VF opens" "0x8086" "$vf0" cfg-read:0x0:2
 expect "udev: ... and its policy holds" "error EPERM" "$vf0" cfg-write:0x3c:1:0x5a
 "$VB" status >"$OUT/status.txt" 2>&1
 check "status: vf-svc active on the VF" grep -q "^  $vf0 8086:10ca vf of $IGB policy: vf-svc (active)$" "$OUT/status.txt"
-# An edu rebound: the kernel kept its policy, the rule leaves it alone.
-check "udev: edu1 bound" bind "$EDU1" vfio-pci-bpf
+# edu1 bound while another vfio-bpf holds the lock (a parallel apply):
+# the rule's apply waits for it instead of failing.
+flock /run/vfio-bpf.lock sleep 2 &
+f=$!
+sleep 0.2
+check "udev: edu1 bound, the lock held by another vfio-bpf" bind "$EDU1" vfio-pci-bpf
+sleep 0.5
+check "udev: ... its apply waits while the lock is held" sh -c "! grep -q '^$EDU1 ' $KPOL"
+wait $f
 wait_for 30 grep -q "^$EDU1 link=" "$KPOL"
+check "udev: edu1 got its policy once the lock was free (--wait)" grep -q "^$EDU1 link=" "$KPOL"
 l1=$(klink "$EDU1")
+# Rebound: the kernel kept its policy, the rule (--keep) leaves it alone.
 unbind "$EDU1"
 check "udev: edu1 rebound" bind "$EDU1" vfio-pci-bpf
 /run/udev-bin/udevadm settle -t 20
 check "udev: edu1's rebind kept the same link ($l1 = $(klink "$EDU1"))" test -n "$l1" -a "$l1" = "$(klink "$EDU1")"
+check "udev: at the rebind the rule's apply said unchanged" \
+	grep -qF "(out) '$EDU1: policy edu-svc unchanged'" "$OUT/udevd.log"
 expect "udev: edu1 enforced" "error EPERM" "$EDU1" cfg-write:0x3c:1:0x5a
 kill -TERM $u; wait $u
 
