@@ -91,10 +91,12 @@ deps:
 # `make check` on a machine that never ran `make deps` runs it first.
 DEPS_STAMP := $(KCACHE)/.unpacked
 DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool bpftrace busybox modprobe patch \
-	      curl jq prometheus promtool scdoc
+	      curl jq prometheus promtool scdoc groff man systemd-analyze setpriv
 # libFuzzer's runtime for clang-$(LLVM_VERSION) (libclang-rt-$(LLVM_VERSION)-dev), for make fuzz.
 LIBFUZZER  := /usr/lib/llvm-$(LLVM_VERSION)/lib/clang/$(LLVM_VERSION)/lib/linux/libclang_rt.fuzzer-x86_64.a
-DEPS_FILES := /usr/include/microhttpd.h $(LIBFUZZER)
+# systemd-udevd for the services group, unpacked (scripts/deps.sh).
+UDEV_STAMP := $(CACHE)/udev-$(subst ~,_,$(UDEV_DEB_VERSION))/.unpacked
+DEPS_FILES := /usr/include/microhttpd.h $(LIBFUZZER) $(UDEV_STAMP)
 deps-if-needed:
 	$(Q)missing=; for t in $(DEPS_TOOLS); do \
 		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
