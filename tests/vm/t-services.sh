@@ -46,6 +46,34 @@ caps_arg() { for c in $*; do printf '+%s,' "$(echo "${c#CAP_}" | tr 'A-Z' 'a-z')
 # Where the time goes (seconds of uptime, on the console).
 mark() { note "$1 at $(cut -d' ' -f1 /proc/uptime)s"; }
 mark start
+# expand_filter @GROUP|NAME...: the system calls a SystemCallFilter= allows,
+# one a line (systemd-analyze lists a group's members and its subgroups).
+expand_filter() {
+	_todo=$*; _seen=
+	while [ -n "$_todo" ]; do
+		set -- $_todo; _todo=
+		for _g in "$@"; do
+			case " $_seen " in *" $_g "*) continue ;; esac
+			_seen="$_seen $_g"
+			case $_g in
+			@*) _todo="$_todo $(systemd-analyze syscall-filter "$_g" </dev/null 2>/dev/null |
+				sed -n 's/^    \([-@a-z0-9_]*\)$/\1/p' | tr '\n' ' ')" ;;
+			*) echo "$_g" ;;
+			esac
+		done
+	done
+}
+# syscalls_ok UNIT STRACE-C-FILE...: every system call traced is one the
+# unit's SystemCallFilter= allows (else it would get EPERM under systemd).
+syscalls_ok() {
+	_u=$1; shift
+	expand_filter $(unit_val "$_u" SystemCallFilter) | sort -u >"$OUT/allowed.$_u"
+	cat "$@" | awk '$NF ~ /^[a-z_0-9]+$/ && $NF != "syscall" && $NF != "total" { print $NF }' |
+		sort -u >"$OUT/used.$_u"
+	_bad=$(comm -23 "$OUT/used.$_u" "$OUT/allowed.$_u" | tr '\n' ' ')
+	[ -s "$OUT/used.$_u" ] && [ -z "$_bad" ] || { echo "not allowed: $_bad"; return 1; }
+}
+
 check "modules load" load_modules
 check "edu0 on vfio-pci-bpf" bind "$EDU0" vfio-pci-bpf
 mkdir -p /etc/vfio-bpf
@@ -70,7 +98,7 @@ note "vfio-bpf.service bounding set: $bset"
 # A command, not a function, so that "$!" of a background one is its pid.
 AS_UNIT="setpriv --bounding-set=-all,$bset --inh-caps=-all --"
 as_unit() { $AS_UNIT "$@"; }
-as_unit "$VB" load >"$OUT/load1.txt" 2>&1
+strace -f -qq -c -o "$OUT/load.strace" $AS_UNIT "$VB" load >"$OUT/load1.txt" 2>&1
 check "load: counters pinned (under the unit's capabilities)" grep -q '^counters loaded' "$OUT/load1.txt"
 map1=$(bpftool map show pinned /sys/fs/bpf/vfio-bpf/counters/counts | sed -n 's/^\([0-9]*\):.*/\1/p')
 "$CLIENT" "$EDU0" cfg-read:0x0:2 >/dev/null 2>&1
@@ -96,7 +124,8 @@ open(sys.argv[2] + ".up", "w").close()
 m = s.recv(256)
 open(sys.argv[2], "wb").write(m)' "$NS" "$OUT/notify.txt" &
 wait_for 10 test -e "$OUT/notify.txt.up"
-NOTIFY_SOCKET=$NS $AS_UNIT "$VB" policy watch --keep "$POL" >"$OUT/watch1.txt" 2>&1 &
+NOTIFY_SOCKET=$NS strace -f -qq -c -o "$OUT/watch.strace" $AS_UNIT "$VB" policy watch --keep "$POL" \
+	>"$OUT/watch1.txt" 2>&1 &
 w=$!
 wait_for 20 grep -q watching "$OUT/watch1.txt"
 wait_for 10 test -s "$OUT/notify.txt"
@@ -106,8 +135,10 @@ check "watch: READY=1 to NOTIFY_SOCKET after the first apply" \
 expect "watch: the policy is enforced" "error EPERM" "$EDU0" cfg-write:0x3c:1:0x5a
 link1=$(klink "$EDU0"); prog1=$(link_prog "$link1")
 denied1=$("$VB" policy show -d "$EDU0" | sed -n 's/.*denied \([0-9]*\),.*/\1/p')
-# systemctl stop: SIGTERM.  The policy stays in force meanwhile.
-kill -TERM $w; wait $w; rc=$?
+# systemctl stop: SIGTERM (to the daemon; $w is the strace around it).
+# The policy stays in force meanwhile.
+kill -TERM $(pgrep -f '[v]fio-bpf policy watch --keep' | while read -r p; do
+	[ "$(cat /proc/$p/comm)" = vfio-bpf ] && echo $p; done); wait $w; rc=$?
 check "watch: SIGTERM, exit 0 ($rc)" test $rc -eq 0
 expect "service stopped: the policy still enforced" "error EPERM" "$EDU0" cfg-write:0x3c:1:0x5a
 denied2=$("$VB" policy show -d "$EDU0" | sed -n 's/.*denied \([0-9]*\),.*/\1/p')
@@ -136,6 +167,9 @@ bset_nosa=$(echo "$bset" | sed 's/+sys_admin,\{0,1\}//; s/,$//')
 out=$(setpriv --bounding-set=-all,"$bset_nosa" --inh-caps=-all -- "$VB" policy apply -d "$EDU0" "$POL" 2>&1); rc=$?
 check "without CAP_SYS_ADMIN policy apply fails, exit 1 ($rc)" \
 	sh -c "test $rc -eq 1 && printf '%s' '$out' | grep -q 'cannot load the policy program'"
+
+check "vfio-bpf.service: every system call of load and watch is in its SystemCallFilter=" \
+	syscalls_ok vfio-bpf.service "$OUT/load.strace" "$OUT/watch.strace"
 
 mark "vfio_exporter.service"
 # --- vfio_exporter.service: the unit's user and capabilities ---------------
@@ -169,6 +203,14 @@ check "exporter without CAP_DAC_READ_SEARCH: exit 1 ($rc)" test $rc -eq 1
 check "... and says what it lacks" grep -q 'run as root,' "$OUT/exp2.err"
 check "... naming the capability" grep -q 'or with CAP_DAC_READ_SEARCH' "$OUT/exp2.err"
 note "$(tr '\n' ' ' <"$OUT/exp2.err")"
+# The system calls of a start, a scrape and a stop, against its filter.
+strace -f -qq -c -o "$OUT/exp.strace" "$EXP" -l 127.0.0.1:9468 2>/dev/null &
+st=$!
+wait_for 30 curl -sf -o /dev/null http://127.0.0.1:9468/metrics
+kill -TERM $(pgrep -f '[v]fio_exporter -l 127.0.0.1:9468' | while read -r p; do
+	[ "$(cat /proc/$p/comm)" = vfio_exporter ] && echo $p; done); wait $st
+check "vfio_exporter.service: every system call of a run is in its SystemCallFilter=" \
+	syscalls_ok vfio_exporter.service "$OUT/exp.strace"
 # root with no capability at all reads them too (it owns the pins).
 setpriv --bounding-set=-all --inh-caps=-all -- "$EXP" -l 127.0.0.1:9467 >/dev/null 2>"$OUT/exp3.err" &
 e=$!
