@@ -13,7 +13,9 @@
 #  - vfio_exporter as an unprivileged user with exactly the capabilities
 #    its unit gives it (read from the unit), scraped; without them it
 #    fails and says what is missing.  vfio-bpf's commands under its unit's
-#    bounding set.
+#    bounding set;
+#  - the system calls strace sees from load, policy watch and the exporter,
+#    each within its unit's SystemCallFilter= (systemd-analyze expands it).
 
 . "$(dirname "$0")/lib.sh"
 . "$TOP/versions.env"
