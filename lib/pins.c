@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 
 #include <linux/magic.h>
@@ -291,12 +292,13 @@ const struct vfb_kpolicy *vfb_kpolicy_find(const struct vfb_kpolicy *k, int n, c
 	return NULL;
 }
 
-int vfb_kernel_core(char *buf, size_t len)
+/* One line of the driver's sysfs file @name into @buf, without its newline. */
+static int driver_file(const char *name, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/core", vfb_driver_sysfs);
+	snprintf(path, sizeof(path), "%s/%s", vfb_driver_sysfs, name);
 	f = fopen(path, "re");
 	if (!f)
 		return -ENOENT;
@@ -305,4 +307,27 @@ int vfb_kernel_core(char *buf, size_t len)
 	fclose(f);
 	buf[strcspn(buf, "\n")] = '\0';
 	return buf[0] ? 0 : -ENOENT;
+}
+
+int vfb_kernel_core(char *buf, size_t len)
+{
+	return driver_file("core", buf, len);
+}
+
+const char *vfb_no_hooks(void)
+{
+	static char msg[256];
+	struct utsname u;
+	char hooks[32];
+	int major = 0, minor = 0;
+
+	/* A module that does not say has hooks: it predates the file. */
+	if (driver_file("hooks", hooks, sizeof(hooks)) || strcmp(hooks, "none"))
+		return NULL;
+	if (!uname(&u))
+		sscanf(u.release, "%d.%d", &major, &minor);
+	snprintf(msg, sizeof(msg),
+		 "this kernel (%d.%d) has no struct_ops for modules: vfio-pci-bpf observes but cannot enforce; policies need 6.9 or later",
+		 major, minor);
+	return msg;
 }
