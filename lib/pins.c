@@ -181,8 +181,20 @@ void vfb_dir_close(struct vfb_dir *d)
 	d->fd = -1;
 }
 
+/*
+ * BPF_F_PATH_FD (a pin's path relative to a directory fd) is 6.5; before,
+ * the kernel says EINVAL and the same directory is named through its fd's
+ * /proc/self/fd link instead, so that the pin still goes into the directory
+ * checked when it was opened.
+ */
+static void dir_fd_path(const struct vfb_dir *d, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "/proc/self/fd/%d/%s", d->fd, name);
+}
+
 int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t errlen)
 {
+	char path[PATH_MAX];
 	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_PATH_FD, .path_fd = d->fd);
 	struct stat st;
 	int fd;
@@ -206,6 +218,10 @@ int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t err
 	}
 	/* The directory is root's 0700: nobody can swap the pin since fstatat. */
 	fd = bpf_obj_get_opts(name, &opts);
+	if (fd == -EINVAL) {
+		dir_fd_path(d, name, path, sizeof(path));
+		fd = bpf_obj_get(path);
+	}
 	if (fd < 0)
 		snprintf(err, errlen, "%s/%s: %s", d->path, name, strerror(-fd));
 	return fd;
@@ -214,8 +230,14 @@ int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t err
 int vfb_pin_put(const struct vfb_dir *d, const char *name, int fd)
 {
 	LIBBPF_OPTS(bpf_obj_pin_opts, opts, .file_flags = BPF_F_PATH_FD, .path_fd = d->fd);
+	char path[PATH_MAX];
 
-	return bpf_obj_pin_opts(fd, name, &opts) ? -errno : 0;
+	if (!bpf_obj_pin_opts(fd, name, &opts))
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	dir_fd_path(d, name, path, sizeof(path));
+	return bpf_obj_pin(fd, path) ? -errno : 0;
 }
 
 int vfb_pin_remove(const struct vfb_dir *d, const char *name)
