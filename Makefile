@@ -13,6 +13,23 @@ GUEST_KVER := $(KERNEL_ABI)-$(KERNEL_FLAVOUR)
 GUEST_KDIR := $(KCACHE)/usr/src/linux-headers-$(GUEST_KVER)
 CHECKPATCH := $(KCACHE)/src/scripts/checkpatch.pl
 
+# Debian bookworm's 6.1 kernel (KERNEL61_* in versions.env): the module is
+# built for it too, into build/kmod-<kver>/ (tests/vm/lib.sh loads that
+# build in a guest running <kver>), and the k61 group boots it.
+K61_KCACHE := $(CACHE)/kernel-$(subst ~,_,$(KERNEL61_DEB_VERSION))
+K61_KVER   := $(KERNEL61_ABI)-$(KERNEL_FLAVOUR)
+K61_KDIR   := $(K61_KCACHE)/usr/src/linux-headers-$(K61_KVER)
+K61_BUILD  := $(BUILD)/kmod-$(K61_KVER)
+K61_KO     := $(K61_BUILD)/vfio_pci_bpf.ko
+K61_INITRD := $(BUILD)/vm/initramfs-$(K61_KVER).img
+
+# KERNEL=6.1 boots that kernel for the guest groups that run there (see
+# tests/run-tests); the default is the 6.12 guest kernel.
+KERNEL ?=
+ifneq ($(filter-out 6.1,$(KERNEL)),)
+$(error KERNEL=$(KERNEL): only KERNEL=6.1 (or nothing, for $(KERNEL_SERIES)) is known)
+endif
+
 # The module builds against the running kernel's headers when it has them,
 # and otherwise against the test bed's 6.12 headers (the kernel the tests
 # run it in).
@@ -61,6 +78,8 @@ help:
 	@echo '  client     build build/vfio-client'
 	@echo '  tools      build build/vfio-trace, build/vfio-bpf, build/vfio_exporter (bpf/ + loader/)'
 	@echo '  vm-image   build the test bed initramfs'
+	@echo '  kmod-6.1   build vfio_pci_bpf.ko against Debian bookworm'"'"'s 6.1 headers'
+	@echo '             (build/kmod-$(K61_KVER)/); vm-image-6.1 its initramfs'
 	@echo '  check      run every test: host checks, then the guest test groups'
 	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
 	@echo '             drive it with the VFIO client'
@@ -78,7 +97,8 @@ help:
 	@echo '             (default 60); crashes land in build/fuzz/'
 	@echo '  clean      remove build products (keeps .cache/)'
 	@echo 'Variables: V=1 (show commands), KDIR=<kernel build dir>,'
-	@echo '           ACCEL=kvm (real VT-x/AMD-V hosts), T=<test group>, FUZZ_TIME=<s>'
+	@echo '           ACCEL=kvm (real VT-x/AMD-V hosts), T=<test group>, FUZZ_TIME=<s>,'
+	@echo '           KERNEL=6.1 (check: boot bookworm'"'"'s 6.1 for the groups that run there)'
 
 # ---- dependencies -------------------------------------------------------
 
@@ -87,6 +107,7 @@ deps:
 
 # `make check` on a machine that never ran `make deps` runs it first.
 DEPS_STAMP := $(KCACHE)/.unpacked
+K61_STAMP  := $(CACHE)/kernel-$(subst ~,_,$(KERNEL61_DEB_VERSION))/.unpacked
 DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool bpftrace busybox modprobe patch \
 	      curl jq prometheus promtool
 # libFuzzer's runtime for clang-$(LLVM_VERSION) (libclang-rt-$(LLVM_VERSION)-dev), for make fuzz.
@@ -96,8 +117,8 @@ deps-if-needed:
 	$(Q)missing=; for t in $(DEPS_TOOLS); do \
 		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	for f in $(DEPS_FILES); do [ -e $$f ] || missing="$$missing $$f"; done; \
-	if [ -n "$$missing" ] || [ ! -f $(DEPS_STAMP) ]; then \
-		echo "  DEPS     missing:$${missing:- guest kernel}; running scripts/deps.sh"; \
+	if [ -n "$$missing" ] || [ ! -f $(DEPS_STAMP) ] || [ ! -f $(K61_STAMP) ]; then \
+		echo "  DEPS     missing:$${missing:- guest kernels}; running scripts/deps.sh"; \
 		$(TOP)/scripts/deps.sh; \
 	fi
 
@@ -111,6 +132,20 @@ kmod:
 
 guest-kmod: core
 	$(Q)$(SUBMAKE) kmod KDIR=$(GUEST_KDIR)
+
+# The 6.1 build, out of the tree of the 6.12 one (kbuild builds in M=):
+# the sources are linked into its own directory.  kbuild runs only when a
+# source changed, so make check stays quick.
+kmod-6.1: $(K61_KO)
+K61_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild kmod/Makefile \
+	    $(wildcard include/*.h)
+$(K61_KO): $(K61_SRCS) $(K61_STAMP)
+	$(call msg,KMOD,"$@ (KDIR=$(K61_KDIR))")
+	$(Q)mkdir -p $(K61_BUILD)
+	$(Q)for f in $(filter kmod/%,$(K61_SRCS)); do ln -sfn $(TOP)/$$f $(K61_BUILD)/; done
+	$(Q)$(MAKE) -C $(K61_BUILD) KDIR=$(K61_KDIR) VFIO_BPF_INCLUDE=$(TOP)/include \
+		$(if $(filter 1,$(V)),,-s)
+	$(Q)touch $@
 
 # vfio-pci-core of the guest kernel with our patch series (docs/upstream/,
 # the cover letter excepted) applied to Debian's unmodified source: the
@@ -287,6 +322,12 @@ $(BUILD)/vm/initramfs.img: tests/vm/mkinitramfs.sh tests/vm/initramfs-init $(DEP
 	$(call msg,GEN,$@)
 	$(Q)tests/vm/mkinitramfs.sh $(KCACHE) $(GUEST_KVER) $@
 
+# Each kernel's own 9p and overlay modules.
+vm-image-6.1: $(K61_INITRD)
+$(K61_INITRD): tests/vm/mkinitramfs.sh tests/vm/initramfs-init $(K61_STAMP) | $(BUILD)/vm
+	$(call msg,GEN,$@)
+	$(Q)tests/vm/mkinitramfs.sh $(K61_KCACHE) $(K61_KVER) $@
+
 # ---- tests --------------------------------------------------------------
 
 # New inputs go to build/fuzz/corpus; the committed seeds stay as they are.
@@ -308,8 +349,9 @@ checkpatch:
 		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
 
 check: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests attack-tools unit-tests host-tests vm-image
-	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) tests/run-tests $(T)
+	$(Q)$(SUBMAKE) guest-kmod kmod-6.1 client tools bpf-tests attack-tools unit-tests host-tests \
+		vm-image vm-image-6.1
+	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) VM_KERNEL=$(KERNEL) tests/run-tests $(T)
 
 demo: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
@@ -344,5 +386,5 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: kmod-6.1 vm-image-6.1 fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench bench-exporter bench-trace vm-shell clean
