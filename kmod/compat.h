@@ -94,6 +94,7 @@ static inline int vfio_pci_core_iowrite##size(struct vfio_pci_core_device *vdev,
 {									\
 	return -EOPNOTSUPP;						\
 }
+
 VFIO_PCI_BPF_NO_IOWRITE(8)
 VFIO_PCI_BPF_NO_IOWRITE(16)
 VFIO_PCI_BPF_NO_IOWRITE(32)

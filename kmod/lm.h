@@ -88,6 +88,7 @@ static inline int vfio_pci_bpf_lm_open(struct vfio_pci_bpf_device *vbdev)
 {
 	return 0;
 }
+
 static inline void vfio_pci_bpf_lm_close(struct vfio_pci_bpf_device *vbdev) {}
 #define vfio_pci_bpf_lm_reset_done	NULL
 #endif
