@@ -137,11 +137,14 @@ guest-kmod: core
 # the sources are linked into its own directory.  kbuild runs only when a
 # source changed, so make check stays quick.
 kmod-6.1: $(K61_KO)
-K61_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild kmod/Makefile \
+# Not kbuild's own kmod/*.mod.c: linked, it would be the same file for both
+# builds, each modpost writing the other's vermagic into it.
+K61_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) kmod/Kbuild kmod/Makefile \
 	    $(wildcard include/*.h)
 $(K61_KO): $(K61_SRCS) $(K61_STAMP)
 	$(call msg,KMOD,"$@ (KDIR=$(K61_KDIR))")
 	$(Q)mkdir -p $(K61_BUILD)
+	$(Q)find $(K61_BUILD) -maxdepth 1 -type l -name '*.mod.c' -delete
 	$(Q)for f in $(filter kmod/%,$(K61_SRCS)); do ln -sfn $(TOP)/$$f $(K61_BUILD)/; done
 	$(Q)$(MAKE) -C $(K61_BUILD) KDIR=$(K61_KDIR) VFIO_BPF_INCLUDE=$(TOP)/include \
 		$(if $(filter 1,$(V)),,-s)

@@ -54,3 +54,9 @@ check "k61: the tracepoints are built (16 __tracepoint_vfio_pci_bpf_*)" \
 # guest kernel, the default build (t-host.sh) is the one for it.
 check "newest Debian kernel ($KERNEL_NEWEST_DEB_VERSION) is the default guest kernel, built as kmod/" \
 	test "$KERNEL_NEWEST_DEB_VERSION" = "$KERNEL_DEB_VERSION"
+hits=$(git grep -n -F -e "$KERNEL61_DEB_VERSION" -e "$KERNEL61_ABI" -- ':!versions.env' ':!*.md' 2>/dev/null)
+check "k61: the 6.1 version is pinned in versions.env only" test -z "$hits"
+# Each build its own .mod.c: one vermagic in each (a .mod.c linked into
+# the 6.1 build directory once gave the 6.12 module both).
+check "k61: one vermagic in the 6.1 build and one in the 6.12 build" \
+	test "$(modinfo -F vermagic "$KO" | wc -l)$(modinfo -F vermagic kmod/vfio_pci_bpf.ko | wc -l)" = 11
