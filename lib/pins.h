@@ -102,5 +102,11 @@ const struct vfb_kpolicy *vfb_kpolicy_find(const struct vfb_kpolicy *k, int n, c
  * "patched" or "stock" in @buf; -ENOENT when it does not say.
  */
 int vfb_kernel_core(char *buf, size_t len);
+/*
+ * Why no policy can attach, when the module says so (vfb_driver_sysfs/hooks
+ * is "none": a kernel before 6.9 has no struct_ops for modules); NULL where
+ * policies can attach.  A static string.
+ */
+const char *vfb_no_hooks(void);
 
 #endif /* __VFIO_BPF_PINS_H */

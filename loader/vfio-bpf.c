@@ -173,6 +173,20 @@ static int need_module(void)
 	return vfb_check_btf("vfio-bpf", "vfio_pci_bpf", VFB_LOAD_HINT);
 }
 
+/* The module, with hook points policies can attach to. */
+static int need_hooks(void)
+{
+	const char *why;
+
+	if (need_module())
+		return 1;
+	why = vfb_no_hooks();
+	if (!why)
+		return 0;
+	fprintf(stderr, "vfio-bpf: %s\n", why);
+	return 1;
+}
+
 /* ---- the pins of a device, and what the kernel says of them -------------- */
 
 /* The module's list of attached policies, read afresh by each command. */
@@ -646,7 +660,7 @@ static int cmd_apply(const char *path)
 	struct vfp_file f;
 	char err[512];
 
-	if (need_module())
+	if (need_hooks())
 		return 1;
 	if (vfp_parse_file(path, &f, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
@@ -1001,7 +1015,9 @@ static int cmd_status(void)
 	buf[strcspn(buf, "\n")] = '\0';
 	require = buf[0] == 'Y';
 	printf("module vfio_pci_bpf: loaded, require_policy=%s\n", buf);
-	if (vfb_kernel_core(core, sizeof(core)))
+	if (vfb_no_hooks())
+		printf("hooks: none: %s\n", vfb_no_hooks());
+	else if (vfb_kernel_core(core, sizeof(core)))
 		printf("core: not reported (an older vfio_pci_bpf)\n");
 	else if (!strcmp(core, "stock"))
 		printf("core: stock vfio-pci-core: policies cannot be attached; load the patched\n"
@@ -1121,7 +1137,7 @@ static int cmd_watch(const char *path)
 	const char *env_size = getenv("VFIO_BPF_UEVENT_RCVBUF");
 	char buf[8192];
 
-	if (need_module())
+	if (need_hooks())
 		return 1;
 	sock = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
 	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof(addr))) {
