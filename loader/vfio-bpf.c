@@ -173,7 +173,13 @@ static int need_module(void)
 	return vfb_check_btf("vfio-bpf", "vfio_pci_bpf", VFB_LOAD_HINT);
 }
 
-/* The module, with hook points policies can attach to. */
+/*
+ * The module, with hook points policies can attach to.  A kernel without
+ * them (before 6.9) is status 3, not 1: nothing failed that a retry could
+ * mend, so vfio-bpf.service stops there instead of restarting
+ * (RestartPreventExitStatus=3), with the counters loaded.
+ */
+#define EXIT_NO_HOOKS 3
 static int need_hooks(void)
 {
 	const char *why;
@@ -184,7 +190,7 @@ static int need_hooks(void)
 	if (!why)
 		return 0;
 	fprintf(stderr, "vfio-bpf: %s\n", why);
-	return 1;
+	return EXIT_NO_HOOKS;
 }
 
 /* ---- the pins of a device, and what the kernel says of them -------------- */
@@ -660,8 +666,9 @@ static int cmd_apply(const char *path)
 	struct vfp_file f;
 	char err[512];
 
-	if (need_hooks())
-		return 1;
+	n = need_hooks();
+	if (n)
+		return n;
 	if (vfp_parse_file(path, &f, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -1137,8 +1144,9 @@ static int cmd_watch(const char *path)
 	const char *env_size = getenv("VFIO_BPF_UEVENT_RCVBUF");
 	char buf[8192];
 
-	if (need_hooks())
-		return 1;
+	ret = need_hooks();
+	if (ret)
+		return ret;
 	sock = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
 	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof(addr))) {
 		fprintf(stderr, "vfio-bpf: cannot listen to uevents: %s\n", strerror(errno));

@@ -172,10 +172,14 @@ policies:
 YAML
 check "policy check: the file itself is valid" "$VB" policy check "$OUT/deny.yaml"
 "$VB" policy apply "$OUT/deny.yaml" >"$OUT/apply.txt" 2>&1; rc=$?
-check "policy apply: exits 1 ($rc)" test $rc -eq 1
+check "policy apply: exits 3, not supported here ($rc)" test $rc -eq 3
 check "policy apply: says the kernel cannot enforce, and what it needs" \
 	grep -qxF "vfio-bpf: $NO_HOOKS" "$OUT/apply.txt"
 check "policy apply: nothing was attached" test "$(cat $DRV/policies)" = ""
+# vfio-bpf.service's watch: status 3 stops the unit instead of a restart loop.
+timeout 20 "$VB" policy watch "$OUT/deny.yaml" >"$OUT/watch.txt" 2>&1; rc=$?
+check "policy watch: exits 3 at once, says why ($rc)" \
+	sh -c "test $rc -eq 3 && grep -qxF 'vfio-bpf: $NO_HOOKS' '$OUT/watch.txt'"
 "$VB" status >"$OUT/status.txt" 2>&1
 check "status: says no enforcement on this kernel" grep -qxF "hooks: none: $NO_HOOKS" "$OUT/status.txt"
 check "status: lists edu0 without a policy" grep -q "^  $EDU0 1234:11e8 policy: none" "$OUT/status.txt"
