@@ -104,9 +104,19 @@ int main(int argc, char **argv)
 		return 1;
 
 	/* The counters `vfio-bpf load` pinned, or our own. */
-	if (!vfb_counters_open_pinned(&counters)) {
+	err = vfb_counters_open_pinned(&counters);
+	if (!err) {
 		fprintf(stderr, "vfio_exporter: reading the counters pinned at %s\n",
 			VFB_COUNTERS_DIR);
+	} else if (err == -EACCES) {
+		/*
+		 * Loading counters of our own would need more than reading
+		 * them does (CAP_BPF, CAP_PERFMON): say what is missing.
+		 */
+		fprintf(stderr, "vfio_exporter: the counters pinned at %s are root's: run as root,\n"
+			"  or with CAP_DAC_READ_SEARCH (as vfio_exporter.service does)\n",
+			VFB_COUNTERS_DIR);
+		goto cleanup;
 	} else if (vfb_counters_load(&counters, "vfio_exporter")) {
 		err = -EINVAL;
 		goto cleanup;

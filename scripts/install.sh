@@ -77,16 +77,10 @@ for f in "$top"/etc/*.yaml; do
 	put 0644 "$f" "$SYSCONFDIR/vfio-bpf/$n"
 done
 
-# Units, rule and man pages as `make units man` made them.  Until a
-# generated rule exists, the tree's one with the vfio-bpf path of this
-# install.
+# Units, rule and man pages as `make units man` made them (with this
+# install's SBINDIR and SYSCONFDIR).
 rules=$(ls "$BUILD"/udev/*.rules 2>/dev/null || true)
-if [ -z "$rules" ]; then
-	mkdir -p "$BUILD/udev-fallback"
-	sed "s|/usr/local/sbin/|$SBINDIR/|g" "$top/etc/90-vfio-bpf.rules" \
-		>"$BUILD/udev-fallback/90-vfio-bpf.rules"
-	rules=$BUILD/udev-fallback/90-vfio-bpf.rules
-fi
+[ -n "$rules" ] || { echo "install.sh: no $BUILD/udev/*.rules (make units)" >&2; exit 1; }
 for f in $rules; do put 0644 "$f" "$UDEVRULESDIR/$(basename "$f")"; done
 for f in "$BUILD"/systemd/*.service "$BUILD"/systemd/*.socket "$BUILD"/systemd/*.timer; do
 	[ -f "$f" ] && put 0644 "$f" "$UNITDIR/$(basename "$f")"

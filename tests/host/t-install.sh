@@ -51,8 +51,7 @@ expected() {
 	{
 		for t in vfio-bpf vfio-trace vfio_exporter; do echo "$p/sbin/$t 755"; done
 		for f in etc/*.yaml; do echo "/etc/vfio-bpf/$(basename "$f") 644"; done
-		rules=$(ls build/udev/*.rules 2>/dev/null || echo etc/90-vfio-bpf.rules)
-		for f in $rules; do echo "$p/lib/udev/rules.d/$(basename "$f") 644"; done
+		for f in build/udev/*.rules; do echo "$p/lib/udev/rules.d/$(basename "$f") 644"; done
 		for f in build/systemd/*.service build/systemd/*.socket build/systemd/*.timer; do
 			[ -f "$f" ] && echo "$p/lib/systemd/system/$(basename "$f") 644"
 		done

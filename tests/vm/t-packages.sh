@@ -81,6 +81,14 @@ for f in /etc/vfio-bpf/policy.example.yaml /lib/udev/rules.d/90-vfio-bpf.rules \
 	/usr/src/vfio-pci-bpf-$V/dkms.conf /usr/src/vfio-pci-bpf-$V/kmod/main.c; do
 	check "installed: $f" test -f "$f"
 done
+for f in /lib/systemd/system/vfio-bpf.service /lib/systemd/system/vfio_exporter.service \
+	/usr/share/man/man8/vfio-bpf.8.gz /usr/share/man/man5/vfio-bpf-policy.5.gz \
+	/usr/share/man/man4/vfio_pci_bpf.4.gz; do
+	check "installed: $f" test -f "$f"
+done
+check "the unit runs the packaged vfio-bpf" grep -q '^ExecStart.*=/usr/sbin/vfio-bpf ' /lib/systemd/system/vfio-bpf.service
+check "no service was enabled by the package (the operator does, after writing policy.yaml)" \
+	sh -c '! ls /etc/systemd/system/*.wants/vfio* 2>/dev/null'
 check "every file dpkg lists for vfio-bpf is there" \
 	sh -c 'dpkg -L vfio-bpf | while read -r f; do [ -e "$f" ] || { echo "missing $f"; exit 1; }; done'
 check "no /etc/vfio-bpf/policy.yaml was made for the operator" test ! -e /etc/vfio-bpf/policy.yaml
@@ -151,4 +159,6 @@ check "purged: dpkg knows neither package" \
 	sh -c '! dpkg -s vfio-bpf >/dev/null 2>&1 && ! dpkg -s vfio-bpf-dkms >/dev/null 2>&1'
 check "purged: the udev rule and the module source are gone" \
 	sh -c "[ ! -e /lib/udev/rules.d/90-vfio-bpf.rules ] && [ ! -e /usr/src/vfio-pci-bpf-$V ]"
+check "purged: the units and man pages are gone" \
+	sh -c '! ls /lib/systemd/system/vfio* /usr/share/man/man8/vfio* 2>/dev/null'
 umount "$M"
