@@ -397,9 +397,14 @@ INSTALL_ENV := DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' SBINDIR='$(SBINDIR)' MAND
 	UDEVRULESDIR='$(UDEVRULESDIR)' DKMSSRCDIR='$(DKMSSRCDIR)' \
 	MANIFEST='$(DATADIR)/install.manifest' BUILD='$(BUILD)' VERSION='$(VFIO_BPF_VERSION)'
 
+# Units, rule and man pages with this install's paths are made in their
+# own build directory, so that an install never changes build/systemd and
+# build/udev under a test reading them.
+INSTALL_GEN := $(BUILD)/install-gen
 install: tools
-	$(Q)$(SUBMAKE) man units PREFIX='$(PREFIX)' SBINDIR='$(SBINDIR)'
-	$(Q)$(INSTALL_ENV) sh scripts/install.sh install
+	$(Q)$(SUBMAKE) man units PREFIX='$(PREFIX)' SBINDIR='$(SBINDIR)' SYSCONFDIR='$(SYSCONFDIR)' \
+		BUILD='$(INSTALL_GEN)'
+	$(Q)$(INSTALL_ENV) GEN='$(INSTALL_GEN)' sh scripts/install.sh install
 
 uninstall:
 	$(Q)$(INSTALL_ENV) sh scripts/install.sh uninstall

@@ -4,8 +4,9 @@
 # make install / make uninstall.  The Makefile passes the directories in the
 # environment (PREFIX, SBINDIR, MANDIR, DATADIR, SYSCONFDIR, UNITDIR,
 # UDEVRULESDIR, DKMSSRCDIR, MANIFEST, all without DESTDIR), VERSION and
-# BUILD, the build tree holding the tools and whatever `make man units`
-# made (this writes the DKMS dkms.conf and versions.env into BUILD/dkms/).
+# BUILD, the build tree holding the tools (this writes the DKMS dkms.conf
+# and versions.env into BUILD/dkms/), and GEN, where `make man units` made
+# the man pages, units and udev rule for this install's paths.
 #
 #   scripts/install.sh install|uninstall
 #
@@ -21,7 +22,7 @@ set -eu
 mode=${1:?usage: install.sh install|uninstall}
 top=$(cd "$(dirname "$0")/.." && pwd)
 d=${DESTDIR:-}
-for v in VERSION PREFIX SBINDIR MANDIR DATADIR SYSCONFDIR UNITDIR UDEVRULESDIR DKMSSRCDIR MANIFEST BUILD; do
+for v in GEN VERSION PREFIX SBINDIR MANDIR DATADIR SYSCONFDIR UNITDIR UDEVRULESDIR DKMSSRCDIR MANIFEST BUILD; do
 	eval "[ -n \"\${$v:-}\" ]" || { echo "install.sh: $v is not set (run make install)" >&2; exit 2; }
 done
 case $d in
@@ -79,13 +80,13 @@ done
 
 # Units, rule and man pages as `make units man` made them (with this
 # install's SBINDIR and SYSCONFDIR).
-rules=$(ls "$BUILD"/udev/*.rules 2>/dev/null || true)
-[ -n "$rules" ] || { echo "install.sh: no $BUILD/udev/*.rules (make units)" >&2; exit 1; }
+rules=$(ls "$GEN"/udev/*.rules 2>/dev/null || true)
+[ -n "$rules" ] || { echo "install.sh: no $GEN/udev/*.rules (make units)" >&2; exit 1; }
 for f in $rules; do put 0644 "$f" "$UDEVRULESDIR/$(basename "$f")"; done
-for f in "$BUILD"/systemd/*.service "$BUILD"/systemd/*.socket "$BUILD"/systemd/*.timer; do
+for f in "$GEN"/systemd/*.service "$GEN"/systemd/*.socket "$GEN"/systemd/*.timer; do
 	[ -f "$f" ] && put 0644 "$f" "$UNITDIR/$(basename "$f")"
 done
-for f in "$BUILD"/man/*.[458]; do
+for f in "$GEN"/man/*.[458]; do
 	[ -f "$f" ] || continue
 	s=${f##*.}
 	put 0644 "$f" "$MANDIR/man$s/$(basename "$f")"
