@@ -22,7 +22,7 @@ set -eu
 mode=${1:?usage: install.sh install|uninstall}
 top=$(cd "$(dirname "$0")/.." && pwd)
 d=${DESTDIR:-}
-for v in GEN VERSION PREFIX SBINDIR MANDIR DATADIR SYSCONFDIR UNITDIR UDEVRULESDIR DKMSSRCDIR MANIFEST BUILD; do
+for v in VERSION PREFIX SBINDIR MANDIR DATADIR SYSCONFDIR UNITDIR UDEVRULESDIR DKMSSRCDIR MANIFEST BUILD; do
 	eval "[ -n \"\${$v:-}\" ]" || { echo "install.sh: $v is not set (run make install)" >&2; exit 2; }
 done
 case $d in
@@ -55,6 +55,7 @@ if [ "$mode" = uninstall ]; then
 	exit 0
 fi
 [ "$mode" = install ] || { echo "install.sh: unknown mode '$mode'" >&2; exit 2; }
+[ -n "${GEN:-}" ] || { echo "install.sh: GEN is not set (run make install)" >&2; exit 2; }
 
 new=$(mktemp)
 trap 'rm -f "$new"' EXIT
