@@ -47,6 +47,9 @@ void vfb_counters_of(struct vfb_counters *c, struct vfio_trace_bpf *skel)
 	c->deliveries = bpf_map__fd(skel->maps.deliveries);
 	c->hists = bpf_map__fd(skel->maps.hists);
 	c->decisions = bpf_map__fd(skel->maps.decisions);
+	c->mig_devs = bpf_map__fd(skel->maps.mig_devs);
+	c->mig_arcs = bpf_map__fd(skel->maps.mig_arcs);
+	c->mig_downtime = bpf_map__fd(skel->maps.mig_downtime);
 }
 
 int vfb_counters_load(struct vfb_counters *c, const char *prog)
@@ -56,6 +59,7 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
+	c->mig_devs = c->mig_arcs = c->mig_downtime = -1;
 	/* A reader of its own (vfio_exporter without pins) shows latency too. */
 	skel = open_and_load(prog, true);
 	if (!skel)
@@ -152,6 +156,9 @@ int vfb_counters_load_pinned(const char *prog, bool latency)
 			{ "deliveries", skel->maps.deliveries },
 			{ "hists", skel->maps.hists },
 			{ "decisions", skel->maps.decisions },
+			{ "mig_devs", skel->maps.mig_devs },
+			{ "mig_arcs", skel->maps.mig_arcs },
+			{ "mig_downtime", skel->maps.mig_downtime },
 			{ "counts", skel->maps.counts },
 		};
 
@@ -171,6 +178,7 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
+	c->mig_devs = c->mig_arcs = c->mig_downtime = -1;
 	err = vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg));
 	if (err) {
 		if (err != -ENOENT)
@@ -189,6 +197,10 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 		c->decisions = vfb_pin_get(&dir, "decisions", none, sizeof(none));
 		/* Optional: counters pinned before the module's devices had slots. */
 		c->slot_counts = vfb_pin_get(&dir, "slot_counts", none, sizeof(none));
+		/* Optional: the stock-kernel set, or one pinned before migration was. */
+		c->mig_devs = vfb_pin_get(&dir, "mig_devs", none, sizeof(none));
+		c->mig_arcs = vfb_pin_get(&dir, "mig_arcs", none, sizeof(none));
+		c->mig_downtime = vfb_pin_get(&dir, "mig_downtime", none, sizeof(none));
 	}
 	vfb_dir_close(&dir);
 	if (c->counts < 0 || c->deliveries < 0 || c->hists < 0) {
@@ -240,9 +252,16 @@ void vfb_counters_close(struct vfb_counters *c)
 			close(c->decisions);
 		if (c->slot_counts >= 0)
 			close(c->slot_counts);
+		if (c->mig_devs >= 0)
+			close(c->mig_devs);
+		if (c->mig_arcs >= 0)
+			close(c->mig_arcs);
+		if (c->mig_downtime >= 0)
+			close(c->mig_downtime);
 	}
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
+	c->mig_devs = c->mig_arcs = c->mig_downtime = -1;
 }
 
 /* ---- snapshots ---------------------------------------------------------- */
@@ -615,6 +634,89 @@ int vfb_read_decisions(const struct vfb_counters *c, struct vfb_decision **out)
 		return 0;
 	}
 	return read_map(c->decisions, &decision_reader, (void **)out);
+}
+
+static int cmp_mig_dev(const void *a, const void *b)
+{
+	const struct vfb_mig_dev *x = a, *y = b;
+
+	return x->sbdf < y->sbdf ? -1 : x->sbdf > y->sbdf;
+}
+
+int vfb_read_mig_devs(const struct vfb_counters *c, struct vfb_mig_dev **out)
+{
+	__u32 key, next;
+	int n = 0, cap = 0, err;
+	struct vfb_mig_dev *arr = NULL;
+
+	*out = NULL;
+	if (c->mig_devs < 0)
+		return 0;
+	/* Not per-CPU, a few keys: one by one. */
+	for (err = bpf_map_get_next_key(c->mig_devs, NULL, &next); !err;
+	     err = bpf_map_get_next_key(c->mig_devs, &key, &next)) {
+		key = next;
+		if (grow((void **)&arr, n, &cap, sizeof(*arr))) {
+			free(arr);
+			return -ENOMEM;
+		}
+		arr[n].sbdf = next;
+		if (bpf_map_lookup_elem(c->mig_devs, &next, &arr[n].d))
+			continue;	/* deleted meanwhile; we never do */
+		n++;
+	}
+	if (err && errno != ENOENT && err != -ENOENT) {
+		free(arr);
+		return -errno;
+	}
+	if (n)
+		qsort(arr, n, sizeof(*arr), cmp_mig_dev);
+	*out = arr;
+	return n;
+}
+
+static int cmp_mig_arc(const void *a, const void *b)
+{
+	const struct vft_mig_arc *x = &((const struct vfb_mig_hist *)a)->key.arc;
+	const struct vft_mig_arc *y = &((const struct vfb_mig_hist *)b)->key.arc;
+
+	if (x->sbdf != y->sbdf)
+		return x->sbdf < y->sbdf ? -1 : 1;
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	return x->to < y->to ? -1 : x->to > y->to;
+}
+
+static int cmp_mig_pair(const void *a, const void *b)
+{
+	const struct vft_mig_pair *x = &((const struct vfb_mig_hist *)a)->key.pair;
+	const struct vft_mig_pair *y = &((const struct vfb_mig_hist *)b)->key.pair;
+
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
+	return x->target < y->target ? -1 : x->target > y->target;
+}
+
+_Static_assert(offsetof(struct vfb_mig_hist, h) == sizeof(__u64), "vfb_mig_hist");
+
+static const struct reader mig_arc_reader = {
+	sizeof(__u64), sizeof(struct vft_hist), sizeof(struct vfb_mig_hist), cmp_mig_arc,
+};
+static const struct reader mig_pair_reader = {
+	sizeof(__u64), sizeof(struct vft_hist), sizeof(struct vfb_mig_hist), cmp_mig_pair,
+};
+
+int vfb_read_mig_arcs(const struct vfb_counters *c, struct vfb_mig_hist **out)
+{
+	*out = NULL;
+	return c->mig_arcs < 0 ? 0 : read_map(c->mig_arcs, &mig_arc_reader, (void **)out);
+}
+
+int vfb_read_mig_downtime(const struct vfb_counters *c, struct vfb_mig_hist **out)
+{
+	*out = NULL;
+	return c->mig_downtime < 0 ? 0 :
+		read_map(c->mig_downtime, &mig_pair_reader, (void **)out);
 }
 
 int vfb_snapshot_read(const struct vfb_counters *c, struct vfb_snapshot *s)

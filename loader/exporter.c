@@ -223,9 +223,13 @@ static const char *const collector_names[NR_COLLECTORS] = {
 	[COL_INTERRUPTS] = "interrupts",
 	[COL_LATENCY] = "latency",
 	[COL_POLICY] = "policy",
+	[COL_MIGRATION] = "migration",
 };
 
-struct vfb_counters counters = { .counts = -1, .deliveries = -1, .hists = -1, .decisions = -1 };
+struct vfb_counters counters = {
+	.counts = -1, .deliveries = -1, .hists = -1, .decisions = -1, .slot_counts = -1,
+	.mig_devs = -1, .mig_arcs = -1, .mig_downtime = -1,
+};
 
 static int map_counts(struct vfb_count **out, bool *full)
 {
@@ -247,11 +251,29 @@ static int map_decisions(struct vfb_decision **out)
 	return vfb_read_decisions(&counters, out);
 }
 
+static int map_mig_devs(struct vfb_mig_dev **out)
+{
+	return vfb_read_mig_devs(&counters, out);
+}
+
+static int map_mig_arcs(struct vfb_mig_hist **out)
+{
+	return vfb_read_mig_arcs(&counters, out);
+}
+
+static int map_mig_downtime(struct vfb_mig_hist **out)
+{
+	return vfb_read_mig_downtime(&counters, out);
+}
+
 static const struct counter_source maps = {
 	.counts = map_counts,
 	.deliveries = map_deliveries,
 	.latency = map_latency,
 	.decisions = map_decisions,
+	.mig_devs = map_mig_devs,
+	.mig_arcs = map_mig_arcs,
+	.mig_downtime = map_mig_downtime,
 };
 
 const struct counter_source *counter_source = &maps;
@@ -538,6 +560,135 @@ static int read_policy(struct scrape *s)
 	return 0;
 }
 
+/* Migration: states and bytes by device, histograms by arc and by pair. */
+static int read_migration(struct scrape *s)
+{
+	int n;
+
+	if (!counter_source->mig_devs)
+		return 0;
+	n = counter_source->mig_devs(&s->mig);
+	if (n < 0)
+		return n;
+	s->nmig = n;
+	n = counter_source->mig_arcs(&s->arcs);
+	if (n < 0)
+		return n;
+	s->narcs = n;
+	n = counter_source->mig_downtime(&s->downtime);
+	if (n < 0)
+		return n;
+	s->ndowntime = n;
+	return 0;
+}
+
+static const char *const mig_state_names[] = {
+#define MIG_NAME(x) #x,
+	VFT_MIG_STATES(MIG_NAME)
+#undef MIG_NAME
+};
+
+#define NR_MIG_STATES	(sizeof(mig_state_names) / sizeof(mig_state_names[0]))
+
+static void mig_state_name(__u32 state, char *buf, size_t len)
+{
+	if (state < NR_MIG_STATES)
+		snprintf(buf, len, "%s", mig_state_names[state]);
+	else
+		snprintf(buf, len, "%u", state);
+}
+
+/*
+ * A histogram of log2 nanosecond slots (struct vft_hist) as seconds, with
+ * @labels ("bdf=\"...\",...") before le; buckets up to slot @last, the rest
+ * in +Inf.
+ */
+static void put_hist(struct page *p, const char *name, const char *labels,
+		     const struct vft_hist *h, int first, int last)
+{
+	__u64 cum = 0, total = 0;
+	char le[24];
+
+	for (int b = 0; b < VFT_HIST_SLOTS; b++)
+		total += h->slots[b];
+	for (int b = 0; b <= last; b++) {
+		cum += h->slots[b];
+		if (b < first)
+			continue;
+		le_seconds(1ULL << (b + 1), le, sizeof(le));
+		put(p, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels, le,
+		    (unsigned long long)cum);
+	}
+	put(p, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, (unsigned long long)total);
+	le_seconds(h->sum_ns, le, sizeof(le));
+	put(p, "%s_sum{%s} %s\n", name, labels, le);
+	put(p, "%s_count{%s} %llu\n", name, labels, (unsigned long long)total);
+}
+
+/* Migration buckets: 1.024 us to 2.147 s (slot 30), the rest in +Inf. */
+#define MIG_FIRST_SLOT	9
+#define MIG_LAST_SLOT	30
+
+static void put_migration(struct page *p, const struct scrape *s)
+{
+	char bdf[VFB_BDF_LEN], bdf2[VFB_BDF_LEN], from[16], to[16], labels[128];
+
+	put_family(p, "vfio_migration_state", "gauge",
+		   "The device's VFIO migration state (uapi enum vfio_device_mig_state: "
+		   "0 ERROR, 1 STOP, 2 RUNNING, 3 STOP_COPY, 4 RESUMING, 5 RUNNING_P2P, "
+		   "6 PRE_COPY, 7 PRE_COPY_P2P).");
+	for (int i = 0; i < s->nmig; i++) {
+		if (s->mig[i].d.state == 0xffffffffu)
+			continue;
+		vfb_bdf_str(s->mig[i].sbdf, bdf, sizeof(bdf));
+		put(p, "vfio_migration_state{bdf=\"%s\"} %u\n", bdf, s->mig[i].d.state);
+	}
+	put_family(p, "vfio_migration_state_info", "gauge",
+		   "The device's VFIO migration state by name; always 1.");
+	for (int i = 0; i < s->nmig; i++) {
+		if (s->mig[i].d.state == 0xffffffffu)
+			continue;
+		vfb_bdf_str(s->mig[i].sbdf, bdf, sizeof(bdf));
+		mig_state_name(s->mig[i].d.state, to, sizeof(to));
+		put(p, "vfio_migration_state_info{bdf=\"%s\",state=\"%s\"} 1\n", bdf, to);
+	}
+	put_family(p, "vfio_migration_bytes_total", "counter",
+		   "Bytes moved through the device's migration data fd: read (saved, the "
+		   "source) or write (loaded, the target).");
+	for (int i = 0; i < s->nmig; i++) {
+		vfb_bdf_str(s->mig[i].sbdf, bdf, sizeof(bdf));
+		put(p, "vfio_migration_bytes_total{bdf=\"%s\",direction=\"read\"} %llu\n", bdf,
+		    (unsigned long long)s->mig[i].d.bytes[0]);
+		put(p, "vfio_migration_bytes_total{bdf=\"%s\",direction=\"write\"} %llu\n", bdf,
+		    (unsigned long long)s->mig[i].d.bytes[1]);
+	}
+	put_family(p, "vfio_migration_transition_duration_seconds", "histogram",
+		   "Time a successful migration state request took, by arc (from the state "
+		   "the device was in to the one asked for).");
+	for (int i = 0; i < s->narcs; i++) {
+		const struct vft_mig_arc *a = &s->arcs[i].key.arc;
+
+		vfb_bdf_str(a->sbdf, bdf, sizeof(bdf));
+		mig_state_name(a->from, from, sizeof(from));
+		mig_state_name(a->to, to, sizeof(to));
+		snprintf(labels, sizeof(labels), "bdf=\"%s\",from=\"%s\",to=\"%s\"", bdf, from, to);
+		put_hist(p, "vfio_migration_transition_duration_seconds", labels, &s->arcs[i].h,
+			 MIG_FIRST_SLOT, MIG_LAST_SLOT);
+	}
+	put_family(p, "vfio_migration_downtime_seconds", "histogram",
+		   "Stop-copy downtime of a migration between two devices of this host: from "
+		   "the source entering STOP_COPY to the target running after RESUMING.");
+	for (int i = 0; i < s->ndowntime; i++) {
+		const struct vft_mig_pair *pr = &s->downtime[i].key.pair;
+
+		vfb_bdf_str(pr->source, bdf, sizeof(bdf));
+		vfb_bdf_str(pr->target, bdf2, sizeof(bdf2));
+		snprintf(labels, sizeof(labels), "bdf=\"%s\",target=\"%s\"", bdf, bdf2);
+		put_hist(p, "vfio_migration_downtime_seconds", labels, &s->downtime[i].h,
+			 MIG_FIRST_SLOT, MIG_LAST_SLOT);
+	}
+}
+
 static const char *policy_name_of(const struct scrape *s, __u32 sbdf)
 {
 	for (int i = 0; i < s->npolicies; i++)
@@ -820,6 +971,8 @@ void put_scrape(struct page *p, struct scrape *s)
 		put_latency(p, s);
 	if (!s->failed[COL_POLICY])
 		put_policy(p, s);
+	if (!s->failed[COL_MIGRATION])
+		put_migration(p, s);
 	if (!s->failed[COL_SYSFS])
 		put_untracked(p, s);
 	put_family(p, "vfio_exporter_collector_success", "gauge",
@@ -867,6 +1020,7 @@ int build_page(struct page *p)
 		[COL_INTERRUPTS] = read_deliveries,
 		[COL_LATENCY] = read_latency,
 		[COL_POLICY] = read_policy,
+		[COL_MIGRATION] = read_migration,
 	};
 	__u64 start = now_ns();
 	struct scrape s = {};
@@ -899,6 +1053,9 @@ int build_page(struct page *p)
 	free(s.irqs);
 	free(s.policies);
 	free(s.decisions);
+	free(s.mig);
+	free(s.arcs);
+	free(s.downtime);
 	return err;
 }
 

@@ -46,6 +46,10 @@ struct counter_source {
 	int (*deliveries)(struct vfb_delivery **out);
 	int (*latency)(struct vfb_latency **out);
 	int (*decisions)(struct vfb_decision **out);
+	/* NULL: no migration maps (a test's source) */
+	int (*mig_devs)(struct vfb_mig_dev **out);
+	int (*mig_arcs)(struct vfb_mig_hist **out);
+	int (*mig_downtime)(struct vfb_mig_hist **out);
 };
 
 extern const struct counter_source *counter_source;
@@ -84,7 +88,8 @@ struct device {
 };
 
 /* The collectors of a scrape (exporter.c names them). */
-enum { COL_SYSFS, COL_COUNTS, COL_INTERRUPTS, COL_LATENCY, COL_POLICY, NR_COLLECTORS };
+enum { COL_SYSFS, COL_COUNTS, COL_INTERRUPTS, COL_LATENCY, COL_POLICY, COL_MIGRATION,
+       NR_COLLECTORS };
 
 /* A policy the kernel has attached (the module's modes file). */
 struct policy_info {
@@ -111,6 +116,10 @@ struct scrape {
 	int npolicies;
 	struct vfb_decision *decisions;
 	int ndecisions;
+	struct vfb_mig_dev *mig;
+	int nmig;
+	struct vfb_mig_hist *arcs, *downtime;
+	int narcs, ndowntime;
 	bool failed[NR_COLLECTORS];	/* its families are left out */
 };
 

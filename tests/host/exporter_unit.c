@@ -168,6 +168,7 @@ static void collectors(void)
 	int err;
 
 	counters.counts = counters.deliveries = counters.hists = counters.decisions = -1;
+	counters.mig_devs = counters.mig_arcs = counters.mig_downtime = -1;
 	err = build_page(&p);
 	verdict(!err && p.buf, "a scrape with unreadable counters still builds a page");
 	if (!p.buf)
