@@ -586,6 +586,67 @@ int BPF_PROG(vft_mig_bytes, struct pci_dev *pdev, u32 sbdf, u32 slot, bool write
 	return 0;
 }
 
+/*
+ * Config-space offsets touched (struct vft_cfg_touch): counting programs
+ * of their own on the config tracepoints (their offsets), loaded with the
+ * counters.  The bits are set atomically: two threads of one user may
+ * touch the same dword at once, and exactly one of them finds it new.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VFT_MAX_DEVICES);
+	__type(key, __u32);			/* sbdf */
+	__type(value, struct vft_cfg_touch);
+} cfg_touch SEC(".maps");
+
+static __always_inline int cfg_touched(__u32 sbdf, __u32 offset, int write)
+{
+	struct vft_cfg_touch *t = bpf_map_lookup_elem(&cfg_touch, &sbdf);
+	__u32 dw = offset >> 2;
+	__u64 bit, old;
+
+	if (dw >= VFT_CFG_DWORDS || !wanted(sbdf, write ? VFT_CONFIG_WRITE : VFT_CONFIG_READ))
+		return 0;
+	if (!t) {
+		struct vft_cfg_touch zero = {};
+
+		bpf_map_update_elem(&cfg_touch, &sbdf, &zero, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&cfg_touch, &sbdf);
+		if (!t)
+			return 0;
+	}
+	bit = 1ULL << (dw & 63);
+	old = __sync_fetch_and_or(&t->bits[write & 1][(dw >> 6) & (VFT_CFG_WORDS - 1)], bit);
+	if (!(old & bit))
+		__sync_fetch_and_add(&t->touched[write & 1], 1);
+	return 0;
+}
+
+SEC("tp_btf/vfio_pci_bpf_config_read")
+int BPF_PROG(vft_cfg_read_touch, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 offset,
+	     u32 size, u64 value, int ret)
+{
+	return cfg_touched(sbdf, offset, 0);
+}
+
+SEC("tp_btf/vfio_pci_bpf_config_write")
+int BPF_PROG(vft_cfg_write_touch, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 offset,
+	     u32 size, u64 value, u64 old, u64 new, int ret)
+{
+	return cfg_touched(sbdf, offset, 1);
+}
+
+/* A first open starts afresh: what this user touches is new to it. */
+SEC("tp_btf/vfio_pci_bpf_open")
+int BPF_PROG(vft_cfg_open, struct pci_dev *pdev, u32 sbdf, u32 slot, int ret)
+{
+	struct vft_cfg_touch *t = bpf_map_lookup_elem(&cfg_touch, &sbdf);
+
+	if (t)
+		__builtin_memset(t->bits, 0, sizeof(t->bits));
+	return 0;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, VFT_MAX_DECISIONS);

@@ -208,6 +208,22 @@ struct vft_mig_pair {
 #define VFT_MIG_MAX_ARCS	4096
 
 /*
+ * Config-space offsets a device's users touched (docs/metrics.md,
+ * vfio_config_offsets_touched_total): per device, a bit per dword of the
+ * 4 KiB extended config space and direction, by the offset an access
+ * starts at, cleared at every first open; and how many bits were ever
+ * newly set.  A scan of config space sets hundreds in a moment, a driver
+ * or VMM a few dozen at open (QEMU reads the whole space in one access).
+ */
+#define VFT_CFG_DWORDS		1024
+#define VFT_CFG_WORDS		(VFT_CFG_DWORDS / 64)
+
+struct vft_cfg_touch {
+	__u64 bits[2][VFT_CFG_WORDS];	/* read, write */
+	__u64 touched[2];		/* first touches since loaded: only grows */
+};
+
+/*
  * = the module's VFIO_PCI_BPF_MAX_SLOTS (kmod/vfio_pci_bpf.h): change both
  * together.  The per-CPU maps sized by it cost memory on every CPU
  * (docs/metrics.md, "Devices the counters cannot track").

@@ -136,6 +136,9 @@ struct vfio_trace_bpf *vfb_trace_load(const struct vfb_trace_opts *o, const char
 		/* Migration state, arcs, bytes and downtime: the counters'. */
 		struct bpf_program *const module_mig[] = {
 			skel->progs.vft_mig_account, skel->progs.vft_mig_bytes,
+			/* and config-space offsets touched */
+			skel->progs.vft_cfg_read_touch, skel->progs.vft_cfg_write_touch,
+			skel->progs.vft_cfg_open,
 		};
 		bool stock = o->mode == VFB_TRACE_STOCK;
 

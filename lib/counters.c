@@ -17,6 +17,7 @@
 #include "counters.h"
 #include "device.h"
 #include "pins.h"
+#include "stock.h"
 #include "vfio_trace.h"
 #include "vfio_trace.skel.h"
 
@@ -50,6 +51,7 @@ void vfb_counters_of(struct vfb_counters *c, struct vfio_trace_bpf *skel)
 	c->mig_devs = bpf_map__fd(skel->maps.mig_devs);
 	c->mig_arcs = bpf_map__fd(skel->maps.mig_arcs);
 	c->mig_downtime = bpf_map__fd(skel->maps.mig_downtime);
+	c->cfg_touch = bpf_map__fd(skel->maps.cfg_touch);
 }
 
 int vfb_counters_load(struct vfb_counters *c, const char *prog)
@@ -59,7 +61,7 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
-	c->mig_devs = c->mig_arcs = c->mig_downtime = -1;
+	c->mig_devs = c->mig_arcs = c->mig_downtime = c->cfg_touch = -1;
 	/* A reader of its own (vfio_exporter without pins) shows latency too. */
 	skel = open_and_load(prog, true);
 	if (!skel)
@@ -73,6 +75,12 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 	}
 	vfb_counters_of(c, skel);
 	c->skel = skel;
+	/*
+	 * The module's devices only: the stock-kernel programs beside (two
+	 * dozen fentry/fexit attachments) are vfio-bpf load's, whose pinned
+	 * set every reader shares, not each exporter's.
+	 */
+	c->module = true;
 	return 0;
 }
 
@@ -137,6 +145,7 @@ out_unpin:
 
 int vfb_counters_load_pinned(const char *prog, bool latency)
 {
+	struct vfio_stock_bpf *stock;
 	struct vfio_trace_bpf *skel;
 	struct vfb_dir dir;
 	int err;
@@ -149,6 +158,17 @@ int vfb_counters_load_pinned(const char *prog, bool latency)
 		vfb_dir_close(&dir);
 		return -EINVAL;
 	}
+	/* Devices under vfio-pci and the like: beside, into the same maps. */
+	stock = vfb_stock_load_beside(prog, bpf_map__fd(skel->maps.counts),
+				      bpf_map__fd(skel->maps.deliveries));
+	err = stock ? vfb_counters_pin_all(vfb_stock_obj(stock), &dir, NULL, 0, prog) : 0;
+	if (stock)
+		vfb_stock_destroy(stock);
+	if (err) {
+		vfio_trace_bpf__destroy(skel);
+		vfb_dir_close(&dir);
+		return err;
+	}
 	{
 		/* counts last: its pin says the set is complete. */
 		const struct vfb_named_map maps[] = {
@@ -159,6 +179,7 @@ int vfb_counters_load_pinned(const char *prog, bool latency)
 			{ "mig_devs", skel->maps.mig_devs },
 			{ "mig_arcs", skel->maps.mig_arcs },
 			{ "mig_downtime", skel->maps.mig_downtime },
+			{ "cfg_touch", skel->maps.cfg_touch },
 			{ "counts", skel->maps.counts },
 		};
 
@@ -178,7 +199,7 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
-	c->mig_devs = c->mig_arcs = c->mig_downtime = -1;
+	c->mig_devs = c->mig_arcs = c->mig_downtime = c->cfg_touch = -1;
 	err = vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg));
 	if (err) {
 		if (err != -ENOENT)
@@ -186,6 +207,14 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 		return -ENOENT;
 	}
 	c->counts = vfb_pin_get(&dir, "counts", msg, sizeof(msg));
+	{
+		char none[512];
+		int fd = vfb_pin_get(&dir, VFB_STOCK_MARKER, none, sizeof(none));
+
+		c->stock_counts = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
 	if (c->counts >= 0)
 		c->deliveries = vfb_pin_get(&dir, "deliveries", msg, sizeof(msg));
 	if (c->deliveries >= 0)
@@ -201,8 +230,10 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 		c->mig_devs = vfb_pin_get(&dir, "mig_devs", none, sizeof(none));
 		c->mig_arcs = vfb_pin_get(&dir, "mig_arcs", none, sizeof(none));
 		c->mig_downtime = vfb_pin_get(&dir, "mig_downtime", none, sizeof(none));
+		c->cfg_touch = vfb_pin_get(&dir, "cfg_touch", none, sizeof(none));
 	}
 	vfb_dir_close(&dir);
+	c->module = c->slot_counts >= 0;
 	if (c->counts < 0 || c->deliveries < 0 || c->hists < 0) {
 		if (c->counts != -ENOENT)
 			fprintf(stderr, "warning: not reading the pinned counters: %s\n", msg);
@@ -258,10 +289,12 @@ void vfb_counters_close(struct vfb_counters *c)
 			close(c->mig_arcs);
 		if (c->mig_downtime >= 0)
 			close(c->mig_downtime);
+		if (c->cfg_touch >= 0)
+			close(c->cfg_touch);
 	}
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
-	c->mig_devs = c->mig_arcs = c->mig_downtime = -1;
+	c->mig_devs = c->mig_arcs = c->mig_downtime = c->cfg_touch = -1;
 }
 
 /* ---- snapshots ---------------------------------------------------------- */
@@ -634,6 +667,43 @@ int vfb_read_decisions(const struct vfb_counters *c, struct vfb_decision **out)
 		return 0;
 	}
 	return read_map(c->decisions, &decision_reader, (void **)out);
+}
+
+static int cmp_cfg_touch(const void *a, const void *b)
+{
+	const struct vfb_cfg_touch *x = a, *y = b;
+
+	return x->sbdf < y->sbdf ? -1 : x->sbdf > y->sbdf;
+}
+
+int vfb_read_cfg_touch(const struct vfb_counters *c, struct vfb_cfg_touch **out)
+{
+	struct vfb_cfg_touch *arr = NULL;
+	int n = 0, cap = 0, err;
+	struct vft_cfg_touch t;
+	__u32 key, next;
+
+	*out = NULL;
+	if (c->cfg_touch < 0)
+		return 0;
+	for (err = bpf_map_get_next_key(c->cfg_touch, NULL, &next); !err;
+	     err = bpf_map_get_next_key(c->cfg_touch, &key, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(c->cfg_touch, &next, &t))
+			continue;
+		if (grow((void **)&arr, n, &cap, sizeof(*arr))) {
+			free(arr);
+			return -ENOMEM;
+		}
+		arr[n].sbdf = next;
+		arr[n].touched[0] = t.touched[0];
+		arr[n].touched[1] = t.touched[1];
+		n++;
+	}
+	if (n)
+		qsort(arr, n, sizeof(*arr), cmp_cfg_touch);
+	*out = arr;
+	return n;
 }
 
 static int cmp_mig_dev(const void *a, const void *b)

@@ -23,6 +23,8 @@ struct vfb_counters {
 	int slot_counts;		/* the module's devices, by slot */
 	int decisions;			/* -1: pinned by a vfio-bpf without it */
 	int mig_devs, mig_arcs, mig_downtime;	/* migration; -1: not pinned (stock) */
+	int cfg_touch;			/* config offsets touched; -1: not pinned */
+	bool module, stock_counts;	/* the module's devices counted; those of vfio-pci */
 };
 
 /* Load and attach for this process; messages name @prog. */
@@ -108,6 +110,15 @@ int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out)
 int vfb_read_latency(const struct vfb_counters *c, struct vfb_latency **out);
 /* Sorted by device, hook, verdict, mode, rule; 0 records without the map. */
 int vfb_read_decisions(const struct vfb_counters *c, struct vfb_decision **out);
+
+/* Config-space offsets first touched, by device (struct vft_cfg_touch's touched). */
+struct vfb_cfg_touch {
+	__u32 sbdf;
+	__u64 touched[2];	/* read, write */
+};
+
+/* Sorted by device; 0 records without the map. */
+int vfb_read_cfg_touch(const struct vfb_counters *c, struct vfb_cfg_touch **out);
 
 /* Sorted by device; 0 records without the maps. */
 int vfb_read_mig_devs(const struct vfb_counters *c, struct vfb_mig_dev **out);

@@ -48,6 +48,41 @@ int vfb_stock_load_pinned(const char *prog)
 	return err;
 }
 
+struct vfio_stock_bpf *vfb_stock_load_beside(const char *prog, int counts, int deliveries)
+{
+	struct vfio_stock_bpf *skel = vfio_stock_bpf__open();
+	int err;
+
+	if (!skel) {
+		fprintf(stderr, "%s: cannot open the stock-kernel counters: %s\n", prog,
+			strerror(errno));
+		return NULL;
+	}
+	skel->rodata->skip_module = true;
+	err = bpf_map__reuse_fd(skel->maps.counts, counts);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.deliveries, deliveries);
+	if (!err)
+		err = vfio_stock_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "%s: warning: devices under other vfio-pci drivers are not counted: "
+			"cannot load the stock-kernel counters: %s\n", prog, strerror(-err));
+		vfio_stock_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+struct bpf_object *vfb_stock_obj(struct vfio_stock_bpf *skel)
+{
+	return skel->obj;
+}
+
+void vfb_stock_destroy(struct vfio_stock_bpf *skel)
+{
+	vfio_stock_bpf__destroy(skel);
+}
+
 bool vfb_stock_pinned(void)
 {
 	struct vfb_dir dir;

@@ -50,6 +50,7 @@ struct counter_source {
 	int (*mig_devs)(struct vfb_mig_dev **out);
 	int (*mig_arcs)(struct vfb_mig_hist **out);
 	int (*mig_downtime)(struct vfb_mig_hist **out);
+	int (*cfg_touch)(struct vfb_cfg_touch **out);	/* NULL: none */
 };
 
 extern const struct counter_source *counter_source;
@@ -120,6 +121,9 @@ struct scrape {
 	int nmig;
 	struct vfb_mig_hist *arcs, *downtime;
 	int narcs, ndowntime;
+	struct vfb_cfg_touch *touch;
+	int ntouch;
+	int require_policy;	/* the module's parameter: 1, 0; -1 unknown */
 	bool failed[NR_COLLECTORS];	/* its families are left out */
 };
 

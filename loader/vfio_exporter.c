@@ -92,21 +92,31 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *httpd = NULL;
 	sigset_t sigs, old;
 	int err, lfd = -1;
+	bool pinned;
 
 	parse_listen(DEFAULT_LISTEN);
 	if (vfb_parse_args(opts, parse_arg, NULL, doc, argc, argv))
 		return 2;
 	libbpf_set_print(vfb_libbpf_print);
-	if (vfb_check_btf("vfio_exporter", "vfio_pci_bpf", VFB_LOAD_HINT))
+	/*
+	 * The counters `vfio-bpf load` pinned (the module's, stock-kernel ones,
+	 * or both), or our own, which need the module.
+	 */
+	pinned = !vfb_counters_open_pinned(&counters);
+	if (!pinned && vfb_check_btf("vfio_exporter", "vfio_pci_bpf", VFB_LOAD_HINT
+				     "  or, on a host without it, count devices under stock vfio-pci:\n"
+				     "  vfio-bpf load (stock-kernel mode), then start vfio_exporter\n"))
 		return 1;
 	lfd = open_listener();
-	if (lfd < 0)
+	if (lfd < 0) {
+		vfb_counters_close(&counters);
 		return 1;
-
-	/* The counters `vfio-bpf load` pinned, or our own. */
-	if (!vfb_counters_open_pinned(&counters)) {
-		fprintf(stderr, "vfio_exporter: reading the counters pinned at %s\n",
-			VFB_COUNTERS_DIR);
+	}
+	if (pinned) {
+		fprintf(stderr, "vfio_exporter: reading the counters pinned at %s%s\n",
+			VFB_COUNTERS_DIR, !counters.stock_counts ? "" : !counters.module ?
+			" (stock-kernel mode: devices under vfio-pci)" :
+			" (devices under vfio-pci too)");
 	} else if (vfb_counters_load(&counters, "vfio_exporter")) {
 		err = -EINVAL;
 		goto cleanup;
