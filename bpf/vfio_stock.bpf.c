@@ -189,13 +189,21 @@ static __always_inline bool module_dev(struct device *dev, __u32 sbdf)
 	return true;
 }
 
-/* The sbdf of @dev; VFT_ALL_DEVICES (not counted) for one of the module's. */
+/*
+ * The sbdf of @dev; VST_SKIP (not counted) for one of the module's.  A
+ * device no longer the module's (bound to vfio-pci since) leaves
+ * module_devs here, at its first access, before it can request an irq.
+ */
 static __always_inline __u32 counted_sbdf(struct device *dev)
 {
 	__u32 sbdf = sbdf_of_dev(dev);
 
-	if (sbdf != VFT_ALL_DEVICES && module_dev(dev, sbdf))
+	if (sbdf == VFT_ALL_DEVICES)
+		return sbdf;
+	if (module_dev(dev, sbdf))
 		return VST_SKIP;
+	if (skip_module)
+		bpf_map_delete_elem(&module_devs, &sbdf);
 	return sbdf;
 }
 
