@@ -84,6 +84,14 @@ struct {
 	__type(value, __u32);
 } module_devs SEC(".maps");
 
+/* Config-space dwords touched since the first open (struct vft_cfg_touch). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VFT_MAX_DEVICES);
+	__type(key, __u32);			/* sbdf */
+	__type(value, struct vft_cfg_touch);
+} cfg_touch SEC(".maps");
+
 /* Empty, for readers of the pinned set (see above). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -241,23 +249,51 @@ static __always_inline void count(__u32 sbdf, __u32 kind, __s64 ret)
 		c->errors++;
 }
 
+/* As bpf/vfio_trace.bpf.c's: a bit per dword and direction, set atomically. */
+static __always_inline void cfg_touched(__u32 sbdf, __u64 offset, int write)
+{
+	struct vft_cfg_touch *t;
+	__u64 dw = offset >> 2, bit, old;
+
+	if (sbdf == VFT_ALL_DEVICES || dw >= VFT_CFG_DWORDS)
+		return;
+	t = bpf_map_lookup_elem(&cfg_touch, &sbdf);
+	if (!t) {
+		struct vft_cfg_touch zero = {};
+
+		bpf_map_update_elem(&cfg_touch, &sbdf, &zero, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&cfg_touch, &sbdf);
+		if (!t)
+			return;
+	}
+	bit = 1ULL << (dw & 63);
+	old = __sync_fetch_and_or(&t->bits[write & 1][(dw >> 6) & (VFT_CFG_WORDS - 1)], bit);
+	if (!(old & bit))
+		__sync_fetch_and_add(&t->touched[write & 1], 1);
+}
+
 /*
  * Config space or a BAR, from the region index in the offset's top bits;
- * the offset itself moved by what was done, the index cannot have.
+ * the offset itself moved by what was done (ret bytes), the index cannot
+ * have.
  */
 static __always_inline int rw_exit(void *vdev, loff_t *ppos, ssize_t ret, bool write)
 {
+	__u32 kind, sbdf;
 	__u64 pos = 0;
-	__u32 kind;
 
 	bpf_probe_read_kernel(&pos, sizeof(pos), ppos);
 	if ((pos >> VST_OFFSET_SHIFT) > VFT_REGION_VGA)
 		return 0;
-	if ((pos >> VST_OFFSET_SHIFT) == VFT_REGION_CONFIG)
+	sbdf = sbdf_of(vdev);
+	if ((pos >> VST_OFFSET_SHIFT) == VFT_REGION_CONFIG) {
 		kind = write ? VFT_CONFIG_WRITE : VFT_CONFIG_READ;
-	else
+		pos &= (1ULL << VST_OFFSET_SHIFT) - 1;
+		cfg_touched(sbdf, ret > 0 && pos >= (__u64)ret ? pos - ret : pos, write);
+	} else {
 		kind = write ? VFT_BAR_WRITE : VFT_BAR_READ;
-	count(sbdf_of(vdev), kind, ret);
+	}
+	count(sbdf, kind, ret);
 	return 0;
 }
 
@@ -315,7 +351,15 @@ int BPF_PROG(vst_open, struct vfio_pci_core_device *cdev, int ret)
 
 	__u32 sbdf = counted_sbdf((void *)pdev + bpf_core_field_offset(struct pci_dev, dev));
 
-	count(sbdf == VST_SKIP ? VFT_ALL_DEVICES : sbdf, VFT_OPEN, ret);
+	struct vft_cfg_touch *t;
+
+	if (sbdf == VST_SKIP)
+		return 0;
+	count(sbdf, VFT_OPEN, ret);
+	/* A first open starts afresh (as the module's vft_cfg_open). */
+	t = sbdf == VFT_ALL_DEVICES ? NULL : bpf_map_lookup_elem(&cfg_touch, &sbdf);
+	if (t)
+		__builtin_memset(t->bits, 0, sizeof(t->bits));
 	return 0;
 }
 

@@ -160,7 +160,8 @@ int vfb_counters_load_pinned(const char *prog, bool latency)
 	}
 	/* Devices under vfio-pci and the like: beside, into the same maps. */
 	stock = vfb_stock_load_beside(prog, bpf_map__fd(skel->maps.counts),
-				      bpf_map__fd(skel->maps.deliveries));
+				      bpf_map__fd(skel->maps.deliveries),
+				      bpf_map__fd(skel->maps.cfg_touch));
 	err = stock ? vfb_counters_pin_all(vfb_stock_obj(stock), &dir, NULL, 0, prog) : 0;
 	if (stock)
 		vfb_stock_destroy(stock);

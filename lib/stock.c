@@ -37,6 +37,7 @@ int vfb_stock_load_pinned(const char *prog)
 			{ "deliveries", skel->maps.deliveries },
 			{ "hists", skel->maps.hists },
 			{ "decisions", skel->maps.decisions },
+			{ "cfg_touch", skel->maps.cfg_touch },
 			{ "counts", skel->maps.counts },
 		};
 
@@ -48,7 +49,8 @@ int vfb_stock_load_pinned(const char *prog)
 	return err;
 }
 
-struct vfio_stock_bpf *vfb_stock_load_beside(const char *prog, int counts, int deliveries)
+struct vfio_stock_bpf *vfb_stock_load_beside(const char *prog, int counts, int deliveries,
+					      int cfg_touch)
 {
 	struct vfio_stock_bpf *skel = vfio_stock_bpf__open();
 	int err;
@@ -62,6 +64,8 @@ struct vfio_stock_bpf *vfb_stock_load_beside(const char *prog, int counts, int d
 	err = bpf_map__reuse_fd(skel->maps.counts, counts);
 	if (!err)
 		err = bpf_map__reuse_fd(skel->maps.deliveries, deliveries);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.cfg_touch, cfg_touch);
 	if (!err)
 		err = vfio_stock_bpf__load(skel);
 	if (err) {

@@ -22,11 +22,12 @@ bool vfb_stock_pinned(void);
 
 /*
  * The stock programs loaded (not attached) to count beside the module's
- * counters into their @counts and @deliveries maps, skipping the devices
+ * counters into their @counts, @deliveries and @cfg_touch maps, skipping the devices
  * bound to vfio-pci-bpf; NULL (said on stderr) when they cannot be.
  */
 struct vfio_stock_bpf;
-struct vfio_stock_bpf *vfb_stock_load_beside(const char *prog, int counts, int deliveries);
+struct vfio_stock_bpf *vfb_stock_load_beside(const char *prog, int counts, int deliveries,
+					      int cfg_touch);
 struct bpf_object *vfb_stock_obj(struct vfio_stock_bpf *skel);
 void vfb_stock_destroy(struct vfio_stock_bpf *skel);
 

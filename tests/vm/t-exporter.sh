@@ -580,12 +580,16 @@ expect_vals k1 "stock: one open, 10 config reads" \
 	"$(ops $E0 open)=1" "$(ops $E0 close)=1" "$(ops $E0 config_read)=12" \
 	"$(errs $E0 config_read)=0" "$(ops $E0 config_write)=0" "$(ops $E0 bar_read)=0" \
 	'vfio_exporter_collector_success{collector="sysfs"}=1' \
-	'vfio_exporter_collector_success{collector="policy"}=1'
+	'vfio_exporter_collector_success{collector="policy"}=1' \
+	"$(touch_ config_read)=1" "$(touch_ config_write)=0"
 "$CLIENT" "$E0" cfg-write:0x3c:1:0x5a bar-read:0x0 bar-read:0x4 >/dev/null 2>&1
 check "scrape k2" scrape k2
+# Offsets touched: every access so far in dword 0 (reads) and 0x3c (the
+# write); the second open cleared the bits, so dword 0 counts again.
 expect_vals k2 "stock: one config write, two BAR reads" \
 	"$(ops $E0 open)=2" "$(ops $E0 config_read)=14" "$(ops $E0 config_write)=1" \
-	"$(ops $E0 bar_read)=2" "$(ops $E0 bar_write)=0"
+	"$(ops $E0 bar_read)=2" "$(ops $E0 bar_write)=0" \
+	"$(touch_ config_read)=2" "$(touch_ config_write)=1"
 "$CLIENT" "$E0" msi >/dev/null 2>&1
 check "scrape k3" scrape k3
 expect_vals k3 "stock: MSI" "$(ops $E0 open)=3" "$(ops $E0 set_irqs)=2" "$(irq $E0)=2"
