@@ -13,6 +13,23 @@ GUEST_KVER := $(KERNEL_ABI)-$(KERNEL_FLAVOUR)
 GUEST_KDIR := $(KCACHE)/usr/src/linux-headers-$(GUEST_KVER)
 CHECKPATCH := $(KCACHE)/src/scripts/checkpatch.pl
 
+# Debian bookworm's 6.1 kernel (KERNEL61_* in versions.env): the module is
+# built for it too, into build/kmod-<kver>/ (tests/vm/lib.sh loads that
+# build in a guest running <kver>), and the k61 group boots it.
+K61_KCACHE := $(CACHE)/kernel-$(subst ~,_,$(KERNEL61_DEB_VERSION))
+K61_KVER   := $(KERNEL61_ABI)-$(KERNEL_FLAVOUR)
+K61_KDIR   := $(K61_KCACHE)/usr/src/linux-headers-$(K61_KVER)
+K61_BUILD  := $(BUILD)/kmod-$(K61_KVER)
+K61_KO     := $(K61_BUILD)/vfio_pci_bpf.ko
+K61_INITRD := $(BUILD)/vm/initramfs-$(K61_KVER).img
+
+# KERNEL=6.1 boots that kernel for the guest groups that run there (see
+# tests/run-tests); the default is the 6.12 guest kernel.
+KERNEL ?=
+ifneq ($(filter-out 6.1,$(KERNEL)),)
+$(error KERNEL=$(KERNEL): only KERNEL=6.1 (or nothing, for $(KERNEL_SERIES)) is known)
+endif
+
 # The module builds against the running kernel's headers when it has them,
 # and otherwise against the test bed's 6.12 headers (the kernel the tests
 # run it in).
@@ -61,6 +78,11 @@ help:
 	@echo '  client     build build/vfio-client'
 	@echo '  tools      build build/vfio-trace, build/vfio-bpf, build/vfio_exporter (bpf/ + loader/)'
 	@echo '  vm-image   build the test bed initramfs'
+	@echo '  units      build/systemd/*.service and build/udev/90-vfio-bpf.rules for'
+	@echo '             SBINDIR=$(SBINDIR) SYSCONFDIR=$(SYSCONFDIR)'
+	@echo '  man        build/man/*: the man pages, from man/*.scd (scdoc)'
+	@echo '  kmod-6.1   build vfio_pci_bpf.ko against Debian bookworm'"'"'s 6.1 headers'
+	@echo '             (build/kmod-$(K61_KVER)/); vm-image-6.1 its initramfs'
 	@echo '  check      run every test: host checks, then the guest test groups'
 	@echo '  demo       boot the test bed, bind an edu device to vfio-pci-bpf and'
 	@echo '             drive it with the VFIO client'
@@ -78,7 +100,8 @@ help:
 	@echo '             (default 60); crashes land in build/fuzz/'
 	@echo '  clean      remove build products (keeps .cache/)'
 	@echo 'Variables: V=1 (show commands), KDIR=<kernel build dir>,'
-	@echo '           ACCEL=kvm (real VT-x/AMD-V hosts), T=<test group>, FUZZ_TIME=<s>'
+	@echo '           ACCEL=kvm (real VT-x/AMD-V hosts), T=<test group>, FUZZ_TIME=<s>,'
+	@echo '           KERNEL=6.1 (check: boot bookworm'"'"'s 6.1 for the groups that run there)'
 
 # ---- dependencies -------------------------------------------------------
 
@@ -87,17 +110,20 @@ deps:
 
 # `make check` on a machine that never ran `make deps` runs it first.
 DEPS_STAMP := $(KCACHE)/.unpacked
+K61_STAMP  := $(CACHE)/kernel-$(subst ~,_,$(KERNEL61_DEB_VERSION))/.unpacked
 DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool bpftrace busybox modprobe patch \
-	      curl jq prometheus promtool
+	      curl jq prometheus promtool scdoc groff man systemd-analyze setpriv
 # libFuzzer's runtime for clang-$(LLVM_VERSION) (libclang-rt-$(LLVM_VERSION)-dev), for make fuzz.
 LIBFUZZER  := /usr/lib/llvm-$(LLVM_VERSION)/lib/clang/$(LLVM_VERSION)/lib/linux/libclang_rt.fuzzer-x86_64.a
-DEPS_FILES := /usr/include/microhttpd.h $(LIBFUZZER)
+# systemd-udevd for the services group, unpacked (scripts/deps.sh).
+UDEV_STAMP := $(CACHE)/udev-$(subst ~,_,$(UDEV_DEB_VERSION))/.unpacked
+DEPS_FILES := /usr/include/microhttpd.h $(LIBFUZZER) $(UDEV_STAMP)
 deps-if-needed:
 	$(Q)missing=; for t in $(DEPS_TOOLS); do \
 		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	for f in $(DEPS_FILES); do [ -e $$f ] || missing="$$missing $$f"; done; \
-	if [ -n "$$missing" ] || [ ! -f $(DEPS_STAMP) ]; then \
-		echo "  DEPS     missing:$${missing:- guest kernel}; running scripts/deps.sh"; \
+	if [ -n "$$missing" ] || [ ! -f $(DEPS_STAMP) ] || [ ! -f $(K61_STAMP) ]; then \
+		echo "  DEPS     missing:$${missing:- guest kernels}; running scripts/deps.sh"; \
 		$(TOP)/scripts/deps.sh; \
 	fi
 
@@ -111,6 +137,23 @@ kmod:
 
 guest-kmod: core
 	$(Q)$(SUBMAKE) kmod KDIR=$(GUEST_KDIR)
+
+# The 6.1 build, out of the tree of the 6.12 one (kbuild builds in M=):
+# the sources are linked into its own directory.  kbuild runs only when a
+# source changed, so make check stays quick.
+kmod-6.1: $(K61_KO)
+# Not kbuild's own kmod/*.mod.c: linked, it would be the same file for both
+# builds, each modpost writing the other's vermagic into it.
+K61_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) kmod/Kbuild kmod/Makefile \
+	    $(wildcard include/*.h)
+$(K61_KO): $(K61_SRCS) $(K61_STAMP)
+	$(call msg,KMOD,"$@ (KDIR=$(K61_KDIR))")
+	$(Q)mkdir -p $(K61_BUILD)
+	$(Q)find $(K61_BUILD) -maxdepth 1 -type l -name '*.mod.c' -delete
+	$(Q)for f in $(filter kmod/%,$(K61_SRCS)); do ln -sfn $(TOP)/$$f $(K61_BUILD)/; done
+	$(Q)$(MAKE) -C $(K61_BUILD) KDIR=$(K61_KDIR) VFIO_BPF_INCLUDE=$(TOP)/include \
+		$(if $(filter 1,$(V)),,-s)
+	$(Q)touch $@
 
 # vfio-pci-core of the guest kernel with our patch series (docs/upstream/,
 # the cover letter excepted) applied to Debian's unmodified source: the
@@ -278,7 +321,7 @@ $(BUILD)/policy-test: tests/bpf/policy_test.c $(BUILD)/bpf/policy_test.skel.h
 	$(Q)$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bpf -Iinclude -o $@ $< $(LIBBPF_LIBS)
 
 $(BUILD) $(BUILD)/vm $(BUILD)/bpf $(BUILD)/attack $(BUILD)/lib $(BUILD)/loader \
-		$(BUILD)/tests/unit $(BUILD)/tests/host:
+		$(BUILD)/tests/unit $(BUILD)/tests/host $(BUILD)/systemd $(BUILD)/udev $(BUILD)/man:
 	$(Q)mkdir -p $@
 
 vm-image: $(BUILD)/vm/initramfs.img
@@ -286,6 +329,45 @@ vm-image: $(BUILD)/vm/initramfs.img
 $(BUILD)/vm/initramfs.img: tests/vm/mkinitramfs.sh tests/vm/initramfs-init $(DEPS_STAMP) | $(BUILD)/vm
 	$(call msg,GEN,$@)
 	$(Q)tests/vm/mkinitramfs.sh $(KCACHE) $(GUEST_KVER) $@
+
+# ---- units, udev rule, man pages -----------------------------------------
+
+# The systemd units and the udev rule with this install's paths; make
+# install (DESTDIR) copies them from build/systemd and build/udev.
+UNIT_INS   := $(wildcard etc/systemd/*.service.in)
+UNITS      := $(patsubst etc/systemd/%.in,$(BUILD)/systemd/%,$(UNIT_INS))
+UDEV_RULES := $(BUILD)/udev/90-vfio-bpf.rules
+SUBST      := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+units: $(UNITS) $(UDEV_RULES)
+
+# The paths are in the products: a different SBINDIR makes them again.
+$(BUILD)/systemd/.paths $(BUILD)/udev/.paths: FORCE | $(BUILD)/systemd $(BUILD)/udev
+	$(Q)echo '$(SBINDIR) $(SYSCONFDIR)' | cmp -s - $@ || echo '$(SBINDIR) $(SYSCONFDIR)' >$@
+
+$(BUILD)/systemd/%: etc/systemd/%.in $(BUILD)/systemd/.paths
+	$(call msg,GEN,$@)
+	$(Q)$(SUBST) $< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/udev/%: etc/%.in $(BUILD)/udev/.paths
+	$(call msg,GEN,$@)
+	$(Q)$(SUBST) $< >$@.tmp && mv $@.tmp $@
+
+# Man pages: one scdoc source each (man/NAME.SECTION.scd).
+SCDOC    ?= scdoc
+MAN_SRCS := $(wildcard man/*.scd)
+MANS     := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+man: $(MANS)
+
+$(BUILD)/man/%: man/%.scd | $(BUILD)/man
+	$(call msg,SCDOC,$@)
+	$(Q)$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
+
+FORCE:
+# Each kernel's own 9p and overlay modules.
+vm-image-6.1: $(K61_INITRD)
+$(K61_INITRD): tests/vm/mkinitramfs.sh tests/vm/initramfs-init $(K61_STAMP) | $(BUILD)/vm
+	$(call msg,GEN,$@)
+	$(Q)tests/vm/mkinitramfs.sh $(K61_KCACHE) $(K61_KVER) $@
 
 # ---- tests --------------------------------------------------------------
 
@@ -302,14 +384,20 @@ fuzz: deps-if-needed
 # --strict, less the checks that the TRACE_EVENT() layout and a macro taking
 # a struct member name always trip.
 CHECKPATCH_IGNORE := OPEN_ENDED_LINE,PARENTHESIS_ALIGNMENT,MACRO_ARG_REUSE,MACRO_ARG_PRECEDENCE
+# compat.h is where the version tests live (the one place), and its
+# __assign_str() wrapper drops an argument for 6.10 and later.
+CHECKPATCH_COMPAT_IGNORE := $(CHECKPATCH_IGNORE),LINUX_VERSION_CODE,CONSTANT_COMPARISON,MACRO_ARG_UNUSED
 checkpatch:
 	$(Q)perl $(CHECKPATCH) --no-tree --strict --terse --show-types -q \
 		--ignore $(CHECKPATCH_IGNORE) \
-		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h))
+		-f $(filter-out %.mod.c kmod/compat.h,$(wildcard kmod/*.c kmod/*.h))
+	$(Q)perl $(CHECKPATCH) --no-tree --strict --terse --show-types -q \
+		--ignore $(CHECKPATCH_COMPAT_IGNORE) -f kmod/compat.h
 
 check: deps-if-needed
-	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests attack-tools unit-tests host-tests vm-image
-	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) tests/run-tests $(T)
+	$(Q)$(SUBMAKE) guest-kmod kmod-6.1 client tools bpf-tests attack-tools unit-tests host-tests \
+		vm-image vm-image-6.1 units man
+	$(Q)TOP=$(TOP) CHECKPATCH=$(CHECKPATCH) VM_KERNEL=$(KERNEL) tests/run-tests $(T)
 
 demo: deps-if-needed
 	$(Q)$(SUBMAKE) guest-kmod client tools bpf-tests unit-tests vm-image
@@ -344,5 +432,5 @@ clean:
 	$(Q)-$(MAKE) -C kmod KDIR=$(KDIR) clean >/dev/null 2>&1
 	$(Q)rm -rf $(BUILD) tests/vm/out
 
-.PHONY: fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
+.PHONY: units man FORCE kmod-6.1 vm-image-6.1 fuzz core tools unit-tests bpf-tests attack-tools host-tests help deps deps-if-needed all kmod guest-kmod client vm-image checkpatch \
 	check demo bench bench-exporter bench-trace vm-shell clean

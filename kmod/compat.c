@@ -18,6 +18,9 @@ void vfio_pci_bpf_core_get(void)
 		.ioeventfd = symbol_get(vfio_pci_core_ioeventfd),
 	};
 
+	/* No policies without hooks: then the series is of no use. */
+	if (!VFIO_PCI_BPF_HOOKS)
+		return;
 	/* All or nothing: half a series enforces nothing soundly. */
 	if (c.config_rw && c.copy_irq_set && c.set_irqs && c.ioeventfd) {
 		vfio_pci_bpf_core = c;

@@ -240,6 +240,11 @@ static int vfio_pci_bpf_set_require_policy(const char *val,
 	err = kstrtobool(val, &on);
 	if (err)
 		return err;
+	/* Failing closed is enforcing: refuse it where nothing enforces. */
+	if (on && !VFIO_PCI_BPF_HOOKS) {
+		pr_info("require_policy refused: " VFIO_PCI_BPF_NO_HOOKS_MSG "\n");
+		return -EOPNOTSUPP;
+	}
 	mutex_lock(&vfio_pci_bpf_devices_lock);
 	if (on != vfio_pci_bpf_require_policy) {
 		if (on)
@@ -420,6 +425,8 @@ int vfio_pci_bpf_hook_mig_transition(struct vfio_pci_bpf_device *vbdev,
 }
 
 /* ---- struct_ops plumbing -------------------------------------------- */
+
+#if VFIO_PCI_BPF_HOOKS
 
 BTF_ID_LIST(vfio_pci_bpf_ctx_btf_ids)
 BTF_ID(struct, vfio_bpf_access)
@@ -676,3 +683,15 @@ int vfio_pci_bpf_hooks_register(void)
 	return register_bpf_struct_ops(&vfio_pci_bpf_struct_ops,
 				       vfio_pci_bpf_ops);
 }
+#else
+/*
+ * No vfio_pci_bpf_ops type, so the verifier refuses any program that
+ * implements it: policies cannot attach (vfio-bpf says why, from the
+ * driver's hooks file).  Say so once, at load.
+ */
+int vfio_pci_bpf_hooks_register(void)
+{
+	pr_info(VFIO_PCI_BPF_NO_HOOKS_MSG "\n");
+	return 0;
+}
+#endif /* VFIO_PCI_BPF_HOOKS */

@@ -5,6 +5,7 @@
 #include <linux/jump_label.h>
 #include <linux/rcupdate.h>
 
+#include "compat.h"
 #include "vfio_bpf_hooks.h"
 #include "vfio_pci_bpf.h"
 
@@ -18,7 +19,9 @@ extern bool vfio_pci_bpf_require_policy;
 
 static inline bool vfio_pci_bpf_hooks_on(void)
 {
-	return static_branch_unlikely(&vfio_pci_bpf_hooks_key);
+	/* Without struct_ops the hook points compile away. */
+	return VFIO_PCI_BPF_HOOKS &&
+	       static_branch_unlikely(&vfio_pci_bpf_hooks_key);
 }
 
 bool vfio_pci_bpf_has_policy(struct vfio_pci_bpf_device *vbdev);

@@ -28,6 +28,9 @@
 #include "vfio_trace.h"
 #include "vfio_pci_bpf.h"
 
+/* Built only where the kernel has what lm.c needs (compat.h). */
+#if VFIO_PCI_BPF_MIGRATION
+
 /* One data transfer session: the fd handed to the user. */
 struct vfio_pci_bpf_lm_file {
 	struct file *filp;
@@ -766,3 +769,5 @@ void vfio_pci_bpf_lm_reset_done(struct pci_dev *pdev)
 	spin_unlock(&lm->reset_lock);
 	vfio_pci_bpf_lm_state_unlock(lm);
 }
+
+#endif /* VFIO_PCI_BPF_MIGRATION */

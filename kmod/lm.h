@@ -15,6 +15,8 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+#include "compat.h"
+
 struct vfio_pci_bpf_device;
 
 /*
@@ -74,10 +76,22 @@ struct vfio_pci_bpf_lm {
 	bool deferred_reset;
 };
 
+#if VFIO_PCI_BPF_MIGRATION
 void vfio_pci_bpf_lm_init(struct vfio_pci_bpf_device *vbdev);
 int vfio_pci_bpf_lm_open(struct vfio_pci_bpf_device *vbdev);
 void vfio_pci_bpf_lm_close(struct vfio_pci_bpf_device *vbdev);
 void vfio_pci_bpf_lm_reset_done(struct pci_dev *pdev);
+#else
+/* No migration (compat.h): no device advertises it, nothing to set up. */
+static inline void vfio_pci_bpf_lm_init(struct vfio_pci_bpf_device *vbdev) {}
+static inline int vfio_pci_bpf_lm_open(struct vfio_pci_bpf_device *vbdev)
+{
+	return 0;
+}
+
+static inline void vfio_pci_bpf_lm_close(struct vfio_pci_bpf_device *vbdev) {}
+#define vfio_pci_bpf_lm_reset_done	NULL
+#endif
 
 extern const struct vfio_pci_bpf_lm_provider vfio_pci_bpf_lm_edu;
 

@@ -21,6 +21,9 @@
 #include "hooks.h"
 #include "vfio_pci_bpf.h"
 
+/* Built only where the kernel has what lm.c needs (compat.h). */
+#if VFIO_PCI_BPF_MIGRATION
+
 #define EDU_REG_IDENT		0x00
 #define EDU_REG_LIVENESS	0x04
 #define EDU_REG_FACTORIAL	0x08
@@ -253,3 +256,5 @@ const struct vfio_pci_bpf_lm_provider vfio_pci_bpf_lm_edu = {
 	.save		= vfio_pci_bpf_edu_save,
 	.load		= vfio_pci_bpf_edu_load,
 };
+
+#endif /* VFIO_PCI_BPF_MIGRATION */

@@ -155,6 +155,16 @@ static ssize_t core_show(struct device_driver *driver, char *buf)
 }
 static DRIVER_ATTR_RO(core);
 
+/*
+ * "struct_ops" where policies can attach, "none" on a kernel without
+ * struct_ops for modules (before 6.9): there the module only observes.
+ */
+static ssize_t hooks_show(struct device_driver *driver, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", VFIO_PCI_BPF_HOOKS ? "struct_ops" : "none");
+}
+static DRIVER_ATTR_RO(hooks);
+
 static ssize_t modes_show(struct device_driver *driver, char *buf)
 {
 	return vfio_pci_bpf_modes_show(buf);
@@ -178,6 +188,7 @@ static DRIVER_ATTR_RO(slots_given);
 static struct attribute *vfio_pci_bpf_drv_attrs[] = {
 	&driver_attr_policies.attr,
 	&driver_attr_core.attr,
+	&driver_attr_hooks.attr,
 	&driver_attr_modes.attr,
 	&driver_attr_slots_given.attr,
 	NULL,

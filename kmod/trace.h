@@ -21,6 +21,7 @@
 #include <linux/sched.h>
 #include <linux/tracepoint.h>
 
+#include "compat.h"
 #include "vfio_pci_bpf.h"
 
 /*
@@ -35,7 +36,7 @@ void vfio_pci_bpf_trace_unreg(void);
 #define VFIO_PCI_BPF_DEV_ASSIGN						\
 	do {								\
 		__entry->sbdf = sbdf;					\
-		__assign_str(bdf);					\
+		vfio_pci_bpf_assign_str(bdf, pci_name(pdev));		\
 		__entry->slot = slot;					\
 	} while (0)
 
@@ -450,7 +451,7 @@ TRACE_EVENT_FN(vfio_pci_bpf_policy,
 		__entry->verdict = verdict;
 		__entry->monitor = monitor;
 		__entry->rule = rule;
-		__assign_str(policy);
+		vfio_pci_bpf_assign_str(policy, policy);
 		__entry->pid = current->tgid;
 		memcpy(__entry->comm, current->comm, TASK_COMM_LEN);
 		__entry->region = region;

@@ -656,7 +656,7 @@ void vfio_pci_bpf_revoke(struct vfio_pci_bpf_device *vbdev)
 {
 	struct vfio_pci_core_device *cdev = &vbdev->core_device;
 	struct vfio_pci_bpf_ioeventfd *e, *tmp;
-	struct inode *inode = cdev->vdev.inode;
+	struct inode *inode = vfio_pci_bpf_vdev_inode(&cdev->vdev);
 
 	down_write(&vbdev->trap_sem);
 	for (int bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
@@ -1202,10 +1202,7 @@ static const struct vfio_device_ops vfio_pci_bpf_dev_ops = {
 	.mmap		= vfio_pci_bpf_mmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
-	.bind_iommufd	= vfio_iommufd_physical_bind,
-	.unbind_iommufd	= vfio_iommufd_physical_unbind,
-	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
-	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+	VFIO_PCI_BPF_IOMMUFD_OPS
 };
 
 const struct vfio_device_ops *vfio_pci_bpf_ops(void)

@@ -205,41 +205,44 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 	if (err) {
 		if (err != -ENOENT)
 			fprintf(stderr, "warning: not reading the pinned counters: %s\n", msg);
-		return -ENOENT;
+		/* Not allowed to read them is not the same as none pinned. */
+		return err == -EACCES ? err : -ENOENT;
 	}
-	c->counts = vfb_pin_get(&dir, "counts", msg, sizeof(msg));
+	c->counts = vfb_pin_get_ro(&dir, "counts", msg, sizeof(msg));
 	{
 		char none[512];
+		/* A link: read-write only, so EACCES for a reader says it is there (stock.c). */
 		int fd = vfb_pin_get(&dir, VFB_STOCK_MARKER, none, sizeof(none));
 
-		c->stock_counts = fd >= 0;
+		c->stock_counts = fd >= 0 || fd == -EACCES;
 		if (fd >= 0)
 			close(fd);
 	}
 	if (c->counts >= 0)
-		c->deliveries = vfb_pin_get(&dir, "deliveries", msg, sizeof(msg));
+		c->deliveries = vfb_pin_get_ro(&dir, "deliveries", msg, sizeof(msg));
 	if (c->deliveries >= 0)
-		c->hists = vfb_pin_get(&dir, "hists", msg, sizeof(msg));
+		c->hists = vfb_pin_get_ro(&dir, "hists", msg, sizeof(msg));
 	if (c->hists >= 0) {
 		char none[512];
 
 		/* Optional: counters pinned before policy decisions were counted. */
-		c->decisions = vfb_pin_get(&dir, "decisions", none, sizeof(none));
+		c->decisions = vfb_pin_get_ro(&dir, "decisions", none, sizeof(none));
 		/* Optional: counters pinned before the module's devices had slots. */
-		c->slot_counts = vfb_pin_get(&dir, "slot_counts", none, sizeof(none));
+		c->slot_counts = vfb_pin_get_ro(&dir, "slot_counts", none, sizeof(none));
 		/* Optional: the stock-kernel set, or one pinned before migration was. */
-		c->mig_devs = vfb_pin_get(&dir, "mig_devs", none, sizeof(none));
-		c->mig_arcs = vfb_pin_get(&dir, "mig_arcs", none, sizeof(none));
-		c->mig_downtime = vfb_pin_get(&dir, "mig_downtime", none, sizeof(none));
-		c->cfg_touch = vfb_pin_get(&dir, "cfg_touch", none, sizeof(none));
+		c->mig_devs = vfb_pin_get_ro(&dir, "mig_devs", none, sizeof(none));
+		c->mig_arcs = vfb_pin_get_ro(&dir, "mig_arcs", none, sizeof(none));
+		c->mig_downtime = vfb_pin_get_ro(&dir, "mig_downtime", none, sizeof(none));
+		c->cfg_touch = vfb_pin_get_ro(&dir, "cfg_touch", none, sizeof(none));
 	}
 	vfb_dir_close(&dir);
 	c->module = c->slot_counts >= 0;
 	if (c->counts < 0 || c->deliveries < 0 || c->hists < 0) {
+		err = c->counts < 0 ? c->counts : c->deliveries < 0 ? c->deliveries : c->hists;
 		if (c->counts != -ENOENT)
 			fprintf(stderr, "warning: not reading the pinned counters: %s\n", msg);
 		vfb_counters_close(c);
-		return -ENOENT;
+		return err == -EACCES ? err : -ENOENT;
 	}
 	return 0;
 }

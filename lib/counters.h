@@ -47,7 +47,11 @@ struct vfb_named_map {
 int vfb_counters_pin_begin(const char *prog, struct vfb_dir *dir);
 int vfb_counters_pin_all(struct bpf_object *obj, const struct vfb_dir *dir,
 			 const struct vfb_named_map *maps, int n, const char *prog);
-/* Open the maps of pinned counters; -ENOENT when none are pinned. */
+/*
+ * Open the maps of pinned counters, read-only; -ENOENT when none are
+ * pinned (or they cannot be trusted: said on stderr), -EACCES when they
+ * are but this process may not read them.
+ */
 int vfb_counters_open_pinned(struct vfb_counters *c);
 /* Remove the pins: the programs detach when no reader holds them. */
 int vfb_counters_unpin(void);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 
 #include <linux/magic.h>
@@ -180,9 +181,23 @@ void vfb_dir_close(struct vfb_dir *d)
 	d->fd = -1;
 }
 
-int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t errlen)
+/*
+ * BPF_F_PATH_FD (a pin's path relative to a directory fd) is 6.5; before,
+ * the kernel says EINVAL and the same directory is named through its fd's
+ * /proc/self/fd link instead, so that the pin still goes into the directory
+ * checked when it was opened.
+ */
+static void dir_fd_path(const struct vfb_dir *d, const char *name, char *buf, size_t len)
 {
-	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_PATH_FD, .path_fd = d->fd);
+	snprintf(buf, len, "/proc/self/fd/%d/%s", d->fd, name);
+}
+
+static int pin_get(const struct vfb_dir *d, const char *name, __u32 flags, char *err,
+		   size_t errlen)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_PATH_FD | flags, .path_fd = d->fd);
+	LIBBPF_OPTS(bpf_obj_get_opts, by_path, .file_flags = flags);
+	char path[PATH_MAX];
 	struct stat st;
 	int fd;
 
@@ -205,16 +220,41 @@ int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t err
 	}
 	/* The directory is root's 0700: nobody can swap the pin since fstatat. */
 	fd = bpf_obj_get_opts(name, &opts);
+	if (fd == -EINVAL) {
+		dir_fd_path(d, name, path, sizeof(path));
+		fd = bpf_obj_get_opts(path, &by_path);
+	}
 	if (fd < 0)
 		snprintf(err, errlen, "%s/%s: %s", d->path, name, strerror(-fd));
 	return fd;
 }
 
+int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t errlen)
+{
+	return pin_get(d, name, 0, err, errlen);
+}
+
+/*
+ * Read-only: BPF_OBJ_GET then asks only for read permission on the pin,
+ * which CAP_DAC_READ_SEARCH grants a reader that is not root (the tree is
+ * root's 0700); no BPF capability is involved (6.12 checks none there).
+ */
+int vfb_pin_get_ro(const struct vfb_dir *d, const char *name, char *err, size_t errlen)
+{
+	return pin_get(d, name, BPF_F_RDONLY, err, errlen);
+}
+
 int vfb_pin_put(const struct vfb_dir *d, const char *name, int fd)
 {
 	LIBBPF_OPTS(bpf_obj_pin_opts, opts, .file_flags = BPF_F_PATH_FD, .path_fd = d->fd);
+	char path[PATH_MAX];
 
-	return bpf_obj_pin_opts(fd, name, &opts) ? -errno : 0;
+	if (!bpf_obj_pin_opts(fd, name, &opts))
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	dir_fd_path(d, name, path, sizeof(path));
+	return bpf_obj_pin(fd, path) ? -errno : 0;
 }
 
 int vfb_pin_remove(const struct vfb_dir *d, const char *name)
@@ -291,12 +331,13 @@ const struct vfb_kpolicy *vfb_kpolicy_find(const struct vfb_kpolicy *k, int n, c
 	return NULL;
 }
 
-int vfb_kernel_core(char *buf, size_t len)
+/* One line of the driver's sysfs file @name into @buf, without its newline. */
+static int driver_file(const char *name, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/core", vfb_driver_sysfs);
+	snprintf(path, sizeof(path), "%s/%s", vfb_driver_sysfs, name);
 	f = fopen(path, "re");
 	if (!f)
 		return -ENOENT;
@@ -305,4 +346,27 @@ int vfb_kernel_core(char *buf, size_t len)
 	fclose(f);
 	buf[strcspn(buf, "\n")] = '\0';
 	return buf[0] ? 0 : -ENOENT;
+}
+
+int vfb_kernel_core(char *buf, size_t len)
+{
+	return driver_file("core", buf, len);
+}
+
+const char *vfb_no_hooks(void)
+{
+	static char msg[256];
+	struct utsname u;
+	char hooks[32];
+	int major = 0, minor = 0;
+
+	/* A module that does not say has hooks: it predates the file. */
+	if (driver_file("hooks", hooks, sizeof(hooks)) || strcmp(hooks, "none"))
+		return NULL;
+	if (!uname(&u))
+		sscanf(u.release, "%d.%d", &major, &minor);
+	snprintf(msg, sizeof(msg),
+		 "this kernel (%d.%d) has no struct_ops for modules: vfio-pci-bpf observes but cannot enforce; policies need 6.9 or later",
+		 major, minor);
+	return msg;
 }

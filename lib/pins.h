@@ -66,6 +66,8 @@ void vfb_dir_close(struct vfb_dir *d);
  * -errno with the reason in @err.
  */
 int vfb_pin_get(const struct vfb_dir *d, const char *name, char *err, size_t errlen);
+/* The same, for reading only (map lookups): what readers like the exporter need. */
+int vfb_pin_get_ro(const struct vfb_dir *d, const char *name, char *err, size_t errlen);
 /* Pin @fd as @name in @d; -EEXIST if there. */
 int vfb_pin_put(const struct vfb_dir *d, const char *name, int fd);
 /* Remove the pin @name of @d; 0, or -errno (-ENOENT when none). */
@@ -100,5 +102,11 @@ const struct vfb_kpolicy *vfb_kpolicy_find(const struct vfb_kpolicy *k, int n, c
  * "patched" or "stock" in @buf; -ENOENT when it does not say.
  */
 int vfb_kernel_core(char *buf, size_t len);
+/*
+ * Why no policy can attach, when the module says so (vfb_driver_sysfs/hooks
+ * is "none": a kernel before 6.9 has no struct_ops for modules); NULL where
+ * policies can attach.  A static string.
+ */
+const char *vfb_no_hooks(void);
 
 #endif /* __VFIO_BPF_PINS_H */

@@ -37,6 +37,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <linux/netlink.h>
 
@@ -62,6 +63,8 @@ static struct env {
 	int argc;
 	char *argv[4];
 	bool latency;
+	bool keep;		/* leave a policy alone that is the file's already */
+	bool wait_lock;		/* wait for another vfio-bpf's lock (-w, watch) */
 } env;
 
 const char *argp_program_version = "vfio-bpf 0.1";
@@ -103,12 +106,18 @@ static const char doc[] =
 "    vfio-bpf policy apply -d 0000:01:00.0 policy.yaml   # one device\n"
 "    vfio-bpf policy remove -d 0000:01:00.0\n"
 "    vfio-bpf policy mode monitor -d 0000:01:00.0          # record, do not deny\n"
-"    vfio-bpf policy watch /etc/vfio-bpf/policy.yaml &\n";
+"    vfio-bpf policy watch /etc/vfio-bpf/policy.yaml &\n"
+"    vfio-bpf policy watch --keep /etc/vfio-bpf/policy.yaml   # as vfio-bpf.service\n"
+"    vfio-bpf policy apply --keep --wait -d 0000:01:00.0 /etc/vfio-bpf/policy.yaml   # as udev\n";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
 	{ "latency", 'L', NULL, 0, "With load: latency histograms too (the module then times each access)", 0 },
 	{ "stock", 'k', NULL, 0, "load: count devices under stock vfio-pci", 0 },
+	{ "wait", 'w', NULL, 0,
+	  "policy apply and remove: wait up to 30 s for another vfio-bpf's lock instead of failing (the udev rule: devices bound at once get their policies one after the other)", 0 },
+	{ "keep", 'K', NULL, 0,
+	  "policy apply and watch: leave a device's policy alone when it is already the one the file gives it, in the file's mode (no new program, its counts go on; a service restart changes nothing)", 0 },
 	{},
 };
 
@@ -133,6 +142,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'k':
 		env.stock = true;
 		break;
+	case 'K':
+		env.keep = true;
+		break;
+	case 'w':
+		env.wait_lock = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (env.argc >= 4)
 			argp_usage(state);
@@ -156,6 +171,26 @@ static bool module_loaded(void)
 static int need_module(void)
 {
 	return vfb_check_btf("vfio-bpf", "vfio_pci_bpf", VFB_LOAD_HINT);
+}
+
+/*
+ * The module, with hook points policies can attach to.  A kernel without
+ * them (before 6.9) is status 3, not 1: nothing failed that a retry could
+ * mend, so vfio-bpf.service stops there instead of restarting
+ * (RestartPreventExitStatus=3), with the counters loaded.
+ */
+#define EXIT_NO_HOOKS 3
+static int need_hooks(void)
+{
+	const char *why;
+
+	if (need_module())
+		return 1;
+	why = vfb_no_hooks();
+	if (!why)
+		return 0;
+	fprintf(stderr, "vfio-bpf: %s\n", why);
+	return EXIT_NO_HOOKS;
 }
 
 /* ---- the pins of a device, and what the kernel says of them -------------- */
@@ -299,6 +334,14 @@ static int take_lock(void)
 		fprintf(stderr, "vfio-bpf: %s: %s\n", LOCK_FILE, strerror(errno));
 		return -errno;
 	}
+	/*
+	 * The daemon and -w wait (up to 30 s): udev runs the rule for devices
+	 * bound at once in parallel, and the daemon handles the same binds; a
+	 * bind given up on would stay unpoliced.
+	 */
+	for (int i = 0; env.wait_lock && i < 300 && flock(fd, LOCK_EX | LOCK_NB) &&
+	     errno == EWOULDBLOCK; i++)
+		usleep(100000);
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		fprintf(stderr, "vfio-bpf: another vfio-bpf is changing policies (%s is locked);\n"
 			"  try again when it is done\n", LOCK_FILE);
@@ -473,6 +516,36 @@ static void explain_attach_error(const char *bdf, const char *what, int err)
 		fprintf(stderr, "  the device is not bound to " DRIVER " (any more): bind it first\n");
 }
 
+static const char *kernel_mode(const char *bdf);
+
+/*
+ * With --keep: is the policy in force on @d already @e, in @e's mode?  The
+ * pinned policy data is the compiled policy the program enforces, so equal
+ * bytes are the same rules; the kernel's modes file says the mode (which
+ * `policy mode` may have switched).  Anything else, or anything unknown,
+ * is a change.
+ */
+static bool in_force_already(const struct vfb_device *d, const struct vfp_entry *e)
+{
+	struct vfio_policy_bpf__rodata ro;
+	enum pin_state state;
+	struct vfb_dir dir;
+	const char *mode;
+	bool same;
+	__u32 id;
+
+	load_kview();
+	state = pin_state(d->bdf, &id, &dir);
+	same = (state == PIN_ACTIVE || state == PIN_WAITING) &&
+	       !read_pinned(&dir, "policy", &ro) &&
+	       !memcmp(&ro.policy, &e->policy, sizeof(e->policy));
+	vfb_dir_close(&dir);
+	if (!same)
+		return false;
+	mode = kernel_mode(d->bdf);
+	return mode && !strcmp(mode, e->policy.monitor ? "monitor" : "enforce");
+}
+
 /*
  * Load the policy program for one device and attach it, or replace the one
  * in force.  A pinned link the kernel still has is updated in place (one
@@ -489,6 +562,10 @@ static int apply_one(const struct vfb_device *d, const struct vfp_entry *e)
 	int err, link_fd = -1;
 	__u32 id;
 
+	if (env.keep && in_force_already(d, e)) {
+		printf("%s: policy %s unchanged\n", d->bdf, e->policy.name);
+		return 0;
+	}
 	skel = vfio_policy_bpf__open();
 	if (!skel)
 		return -errno;
@@ -589,8 +666,9 @@ static int cmd_apply(const char *path)
 	struct vfp_file f;
 	char err[512];
 
-	if (need_module())
-		return 1;
+	n = need_hooks();
+	if (n)
+		return n;
 	if (vfp_parse_file(path, &f, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -944,7 +1022,9 @@ static int cmd_status(void)
 	buf[strcspn(buf, "\n")] = '\0';
 	require = buf[0] == 'Y';
 	printf("module vfio_pci_bpf: loaded, require_policy=%s\n", buf);
-	if (vfb_kernel_core(core, sizeof(core)))
+	if (vfb_no_hooks())
+		printf("hooks: none: %s\n", vfb_no_hooks());
+	else if (vfb_kernel_core(core, sizeof(core)))
 		printf("core: not reported (an older vfio_pci_bpf)\n");
 	else if (!strcmp(core, "stock"))
 		printf("core: stock vfio-pci-core: policies cannot be attached; load the patched\n"
@@ -1018,6 +1098,36 @@ static int cmd_status(void)
 	return 0;
 }
 
+/*
+ * Tell the service manager (Type=notify) that the devices bound now have
+ * their policies and binds are watched: units ordered after vfio-bpf.service
+ * (libvirtd) start only then.  The protocol is a datagram "READY=1" to
+ * $NOTIFY_SOCKET ('@' for the abstract namespace); no libsystemd needed.
+ */
+static void notify_ready(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = getenv("NOTIFY_SOCKET");
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   offsetof(struct sockaddr_un, sun_path) + len) < 0)
+		fprintf(stderr, "vfio-bpf: warning: cannot notify %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
 /* Room for a burst of uevents (VF creation sends several per VF). */
 #define UEVENT_RCVBUF	(4 << 20)
 
@@ -1037,8 +1147,9 @@ static int cmd_watch(const char *path)
 	const char *env_size = getenv("VFIO_BPF_UEVENT_RCVBUF");
 	char buf[8192];
 
-	if (need_module())
-		return 1;
+	ret = need_hooks();
+	if (ret)
+		return ret;
 	sock = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
 	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof(addr))) {
 		fprintf(stderr, "vfio-bpf: cannot listen to uevents: %s\n", strerror(errno));
@@ -1052,11 +1163,13 @@ static int cmd_watch(const char *path)
 		setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	/* Listening first, then the devices already bound: none slips by. */
 	env.bdf = NULL;
+	env.wait_lock = true;
 	cmd_apply(path);
 	/* No SA_RESTART: a signal must end the blocking recv(). */
 	vfb_catch_signals();
 	printf("vfio-bpf: watching for devices binding to " DRIVER "\n");
 	fflush(stdout);
+	notify_ready();
 	while (!vfb_exiting) {
 		const char *action = "", *driver = "", *slot = "";
 		ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);

@@ -102,7 +102,18 @@ int main(int argc, char **argv)
 	 * The counters `vfio-bpf load` pinned (the module's, stock-kernel ones,
 	 * or both), or our own, which need the module.
 	 */
-	pinned = !vfb_counters_open_pinned(&counters);
+	err = vfb_counters_open_pinned(&counters);
+	pinned = !err;
+	if (err == -EACCES) {
+		/*
+		 * Loading counters of our own would need more than reading
+		 * them does (CAP_BPF, CAP_PERFMON): say what is missing.
+		 */
+		fprintf(stderr, "vfio_exporter: the counters pinned at %s are root's: run as root,\n"
+			"  or with CAP_DAC_READ_SEARCH (as vfio_exporter.service does)\n",
+			VFB_COUNTERS_DIR);
+		return 1;
+	}
 	if (!pinned && vfb_check_btf("vfio_exporter", "vfio_pci_bpf", VFB_LOAD_HINT
 				     "  or, on a host without it, count devices under stock vfio-pci:\n"
 				     "  vfio-bpf load (stock-kernel mode), then start vfio_exporter\n"))

@@ -10,8 +10,10 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/versions.env"
 cache=${CACHE_DIR:-$top/.cache}
-kdir_root=$cache/kernel-$(printf %s "$KERNEL_DEB_VERSION" | tr "~" _)
-stamp=$kdir_root/.unpacked
+# Paths written into the unpacked trees are the real ones (.cache may be a
+# symlink into another tree).
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd -P)
 
 say() { printf 'deps: %s\n' "$*"; }
 die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
@@ -59,10 +61,11 @@ pkgs_main="make gcc gcc-12 libc6-dev pkg-config
 	clang-$LLVM_VERSION llvm-$LLVM_VERSION lld-$LLVM_VERSION libclang-rt-$LLVM_VERSION-dev
 	dwarves libelf-dev zlib1g-dev libzstd-dev
 	libyaml-dev libmicrohttpd-dev
-	curl jq prometheus python3-yaml
+	curl jq prometheus python3 python3-yaml
 	kmod busybox-static cpio zstd xz-utils file
 	bpftrace trace-cmd
-	bc bison flex libssl-dev perl patch"
+	bc bison flex libssl-dev perl patch
+	scdoc groff-base man-db"
 pkgs_bpo="qemu-system-x86 libbpf-dev bpftool linux-libc-dev"
 
 missing=""
@@ -100,73 +103,137 @@ if [ -n "$bpo_missing" ]; then
 		die "apt-get install failed for:$bpo_missing"
 fi
 
-# 2. The guest kernel: image, headers, common headers, kbuild, and the
-# source package (for checkpatch and for reading the code we build on).
-if [ -f "$stamp" ]; then
-	say "guest kernel $KERNEL_DEB_VERSION already unpacked in $kdir_root"
-	exit 0
+# 2. systemd-udevd for the services group, unpacked in .cache/, never
+# installed: the udev package would start a daemon on this machine and
+# move systemd with it.  Its private library comes along at the same
+# version (the guest runs it with LD_LIBRARY_PATH), so the copy does not
+# depend on which systemd this machine has.
+udev_root=$cache/udev-$(printf %s "$UDEV_DEB_VERSION" | tr "~" _)
+if [ -f "$udev_root/.unpacked" ]; then
+	say "udev $UDEV_DEB_VERSION already unpacked in $udev_root"
+else
+	mkdir -p "$cache/debs" "$udev_root"
+	for p in udev libsystemd-shared; do
+		ls "$cache/debs/${p}_"*"_amd64.deb" 2>/dev/null | grep -qF "$(printf %s "$UDEV_DEB_VERSION" | sed 's/:/%3a/')" &&
+			continue
+		say "downloading $p=$UDEV_DEB_VERSION"
+		(cd "$cache/debs" && apt-get download -q "$p=$UDEV_DEB_VERSION" >/dev/null 2>&1) ||
+			die "$p=$UDEV_DEB_VERSION is not in the archive (apt-cache madison udev lists the versions); update UDEV_DEB_VERSION in versions.env"
+	done
+	for p in udev libsystemd-shared; do
+		dpkg-deb -x "$cache/debs/${p}_$(printf %s "$UDEV_DEB_VERSION" | sed 's/:/%3a/')_amd64.deb" "$udev_root"
+	done
+	[ -x "$udev_root/bin/udevadm" ] ||
+		die "no udevadm (systemd-udevd) in the udev package"
+	touch "$udev_root/.unpacked"
+	say "udev $UDEV_DEB_VERSION unpacked in $udev_root"
 fi
 
-abi=$KERNEL_ABI
-debs="linux-image-$abi-$KERNEL_FLAVOUR-unsigned
-	linux-headers-$abi-$KERNEL_FLAVOUR
-	linux-headers-$abi-common
-	linux-kbuild-$abi
-	linux-source-$KERNEL_SERIES"
-
-dl=$cache/debs
-mkdir -p "$dl" "$kdir_root"
-for p in $debs; do
-	if ls "$dl/${p}_"*.deb >/dev/null 2>&1; then
-		continue
+# 3. The guest kernels: image, headers, common headers and kbuild of each,
+# unpacked into .cache/kernel-<version>/ (never installed).  unpack_kernel
+# DEB_VERSION ABI SERIES KBUILD_PACKAGE SOURCE(yes|no) META_PACKAGE
+unpack_kernel() {
+	debver=$1 abi=$2 series=$3 kbuild=$4 with_src=$5 meta=$6
+	kdir_root=$cache/kernel-$(printf %s "$debver" | tr "~" _)
+	stamp=$kdir_root/.unpacked
+	if [ -f "$stamp" ]; then
+		say "guest kernel $debver already unpacked in $kdir_root"
+		return 0
 	fi
-	say "downloading $p=$KERNEL_DEB_VERSION"
-	if ! (cd "$dl" && apt-get download -q "$p=$KERNEL_DEB_VERSION" >/dev/null 2>&1); then
-		cur=$(apt-cache policy "linux-image-$KERNEL_SERIES-$KERNEL_FLAVOUR" |
-			awk '/Candidate:/ { print $2 }')
-		die "$p=$KERNEL_DEB_VERSION is not in the archive any more (the current 6.12 is $cur); update KERNEL_DEB_VERSION and KERNEL_ABI in versions.env"
+
+	debs="linux-image-$abi-$KERNEL_FLAVOUR-unsigned
+		linux-headers-$abi-$KERNEL_FLAVOUR
+		linux-headers-$abi-common
+		$kbuild"
+	[ "$with_src" = no ] || debs="$debs linux-source-$series"
+
+	dl=$cache/debs
+	mkdir -p "$dl" "$kdir_root"
+	for p in $debs; do
+		if ls "$dl/${p}_${debver}_"*.deb >/dev/null 2>&1; then
+			continue
+		fi
+		say "downloading $p=$debver"
+		if ! (cd "$dl" && apt-get download -q "$p=$debver" >/dev/null 2>&1); then
+			cur=$(apt-cache policy "$meta" | awk '/Candidate:/ { print $2 }')
+			die "$p=$debver is not in the archive any more (the current $series is $cur); update versions.env"
+		fi
+	done
+
+	for p in $debs; do
+		deb=$(ls "$dl/${p}_${debver}_"*.deb)
+		case $p in
+		linux-source-*)
+			# Only what we use from it: checkpatch and its data files.
+			tmp=$cache/src.tmp
+			rm -rf "$tmp"; mkdir -p "$tmp"
+			dpkg-deb -x "$deb" "$tmp"
+			tarball=$(ls "$tmp"/usr/src/linux-source-*.tar.xz)
+			mkdir -p "$kdir_root/src"
+			tar -xJf "$tarball" -C "$kdir_root/src" --strip-components=1 \
+				--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+				'*/scripts/const_structs.checkpatch' '*/drivers/vfio/*' \
+				'*/include/linux/vfio*' '*/include/uapi/linux/vfio*' \
+				'*/samples/vfio-mdev/*' '*/include/trace/events/iommu.h' \
+				'*/samples/trace_events/*' \
+				'*/tools/testing/selftests/bpf/bpf_testmod/*' \
+				'*/tools/testing/selftests/vfio/*' 2>/dev/null || true
+			rm -rf "$tmp"
+			;;
+		*)
+			dpkg-deb -x "$deb" "$kdir_root"
+			;;
+		esac
+	done
+
+	# The headers' Makefile includes the common tree by absolute /usr/src
+	# path; point it at our unpacked copy.
+	hdr=$kdir_root/usr/src/linux-headers-$abi-$KERNEL_FLAVOUR
+	[ -d "$hdr" ] || die "unpacked headers not found at $hdr"
+	sed -i "s|/usr/src/linux-headers-$abi-common|$kdir_root/usr/src/linux-headers-$abi-common|g" \
+		"$hdr/Makefile"
+	# kbuild's scripts are a symlink into /usr/lib/linux-kbuild-*; same fix.
+	for l in "$hdr"/scripts "$hdr"/tools; do
+		[ -L "$l" ] || continue
+		t=$(readlink "$l")
+		case $t in /*) ln -sfn "$kdir_root$t" "$l" ;; esac
+	done
+	# 6.1's headers ship no vmlinux: without one, kbuild skips a module's
+	# BTF, and no BPF program could attach to its tracepoints.  The image's
+	# own .BTF (xz payload of the bzImage) is the base BTF, kept alone as
+	# 6.12's headers ship it.
+	if [ ! -f "$hdr/vmlinux" ]; then
+		img=$kdir_root/boot/vmlinuz-$abi-$KERNEL_FLAVOUR
+		off=$(LC_ALL=C grep -obUa "$(printf '\3757zXZ')" "$img" | head -1 | cut -d: -f1)
+		[ -n "$off" ] || die "no xz payload in $img"
+		# xz stops at the payload's end and complains about what follows.
+		tail -c +$((off + 1)) "$img" | xz -dcq >"$hdr/vmlinux.full" 2>/dev/null || true
+		objcopy --only-section=.BTF "$hdr/vmlinux.full" "$hdr/vmlinux" 2>/dev/null ||
+			die "no .BTF in the $abi kernel image"
+		rm -f "$hdr/vmlinux.full"
 	fi
-done
+	# Nor resolve_btfids, which kbuild runs after pahole on every module
+	# when vmlinux is there; the tool reads only ELF and BTF, so the
+	# default kernel's copy serves.
+	rb=tools/bpf/resolve_btfids/resolve_btfids
+	if [ ! -e "$hdr/$rb" ]; then
+		src=$(ls "$cache"/kernel-*/usr/lib/linux-kbuild-*/"$rb" 2>/dev/null | head -1)
+		[ -n "$src" ] || die "no resolve_btfids to borrow for $abi (unpack the default kernel first)"
+		mkdir -p "$hdr/$(dirname $rb)"
+		cp "$src" "$hdr/$rb"
+	fi
+	kver=$abi-$KERNEL_FLAVOUR
+	depmod -b "$kdir_root" "$kver" || die "depmod failed for the $kver modules"
 
-for p in $debs; do
-	case $p in
-	linux-source-*)
-		# Only what we use from it: checkpatch and its data files.
-		tmp=$cache/src.tmp
-		rm -rf "$tmp"; mkdir -p "$tmp"
-		dpkg-deb -x "$dl/${p}_"*.deb "$tmp"
-		tarball=$(ls "$tmp"/usr/src/linux-source-*.tar.xz)
-		mkdir -p "$kdir_root/src"
-		tar -xJf "$tarball" -C "$kdir_root/src" --strip-components=1 \
-			--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
-			'*/scripts/const_structs.checkpatch' '*/drivers/vfio/*' \
-			'*/include/linux/vfio*' '*/include/uapi/linux/vfio*' \
-			'*/samples/vfio-mdev/*' '*/include/trace/events/iommu.h' \
-			'*/samples/trace_events/*' \
-			'*/tools/testing/selftests/bpf/bpf_testmod/*' \
-			'*/tools/testing/selftests/vfio/*' 2>/dev/null || true
-		rm -rf "$tmp"
-		;;
-	*)
-		dpkg-deb -x "$dl/${p}_"*.deb "$kdir_root"
-		;;
-	esac
-done
+	touch "$stamp"
+	say "guest kernel $debver unpacked in $kdir_root"
+}
 
-# The headers' Makefile includes the common tree by absolute /usr/src path;
-# point it at our unpacked copy.
-hdr=$kdir_root/usr/src/linux-headers-$abi-$KERNEL_FLAVOUR
-[ -d "$hdr" ] || die "unpacked headers not found at $hdr"
-sed -i "s|/usr/src/linux-headers-$abi-common|$kdir_root/usr/src/linux-headers-$abi-common|g" \
-	"$hdr/Makefile"
-# kbuild's scripts are a symlink into /usr/lib/linux-kbuild-*; same fix.
-for l in "$hdr"/scripts "$hdr"/tools; do
-	[ -L "$l" ] || continue
-	t=$(readlink "$l")
-	case $t in /*) ln -sfn "$kdir_root$t" "$l" ;; esac
-done
-kver=$abi-$KERNEL_FLAVOUR
-depmod -b "$kdir_root" "$kver" || die "depmod failed for the guest kernel modules"
-
-touch "$stamp"
-say "guest kernel $KERNEL_DEB_VERSION unpacked in $kdir_root"
+# The default guest kernel (6.12, and the newest Debian packages: see
+# versions.env), with the source for checkpatch and the patched core.
+unpack_kernel "$KERNEL_DEB_VERSION" "$KERNEL_ABI" "$KERNEL_SERIES" \
+	"linux-kbuild-$KERNEL_ABI" yes "linux-image-$KERNEL_SERIES-$KERNEL_FLAVOUR"
+# bookworm's own kernel (6.1): the k61 group and KERNEL=6.1.  Its kbuild
+# package is per series, not per ABI; no source (nothing is patched there).
+unpack_kernel "$KERNEL61_DEB_VERSION" "$KERNEL61_ABI" 6.1 linux-kbuild-6.1 no \
+	"linux-image-$KERNEL_FLAVOUR"

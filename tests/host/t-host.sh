@@ -166,3 +166,16 @@ build/vfio-bpf -d 00:4.0 status >/dev/null 2>&1; rc=$?
 check "vfio-bpf: a malformed -d exits 2 ($rc)" test $rc -eq 2
 build/vfio-bpf frob >/dev/null 2>&1; rc=$?
 check "vfio-bpf: an unknown command exits 2" test $rc -eq 2
+
+# --- the operator's guide names every message ---------------------------------
+
+# Each error and warning the tools can print has a line saying what to do
+# (docs/operations.md, docs/policy.md).  The list is taken from the code,
+# so a new message without its line fails here.
+msgs=$(python3 scripts/messages.py list | wc -l)
+check "docs: the message catalogue found the tools' messages ($msgs)" test "$msgs" -ge 100
+check "docs: every message of the tools is in docs/operations.md or docs/policy.md" \
+	python3 scripts/messages.py check docs/operations.md docs/policy.md
+: >build/empty.md
+python3 scripts/messages.py check build/empty.md >/dev/null 2>&1; rc=$?
+check "docs: the catalogue check fails against a guide without them ($rc)" test $rc -eq 1

@@ -25,14 +25,19 @@ mkdir -p "$tmp/bin" "$tmp/lib/modules" "$tmp/proc" "$tmp/sys" "$tmp/dev" \
 	"$tmp/lower" "$tmp/rw" "$tmp/newroot"
 cp "$bb" "$tmp/bin/busybox"
 
-# Modules in load order, decompressed: busybox's insmod does not read .xz.
+# Modules in load order, decompressed: busybox's insmod does not read .xz
+# (6.12's are .ko.xz, 6.1's plain .ko).
 : >"$tmp/modules.order"
-for m in 9pnet_virtio 9p overlay; do
+# virtio_pci is built in on 6.12 (modprobe says "builtin"), a module on 6.1.
+for m in virtio_pci 9pnet_virtio 9p overlay; do
 	modprobe -d "$kroot" -S "$kver" --show-depends "$m" ||
 		die "module $m not found for $kver under $kroot"
 done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r ko; do
 	name=$(basename "$ko" .xz)
-	xz -dc "$ko" >"$tmp/lib/modules/$name"
+	case $ko in
+	*.xz) xz -dc "$ko" >"$tmp/lib/modules/$name" ;;
+	*) cp "$ko" "$tmp/lib/modules/$name" ;;
+	esac
 	echo "$name" >>"$tmp/modules.order"
 done
 
