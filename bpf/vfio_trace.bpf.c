@@ -425,6 +425,228 @@ int BPF_PROG(vft_mig_data, struct pci_dev *pdev, u32 sbdf, u32 slot, bool write,
 	return 0;
 }
 
+/*
+ * Migration in the counters (docs/migration.md, "Metrics"): programs of
+ * their own on the two migration tracepoints, loaded with the counters
+ * (vft_mig_account, vft_mig_bytes), beside the streaming ones above.
+ * Transitions of a device are serialised by its state mutex, data moves by
+ * the data fd's lock; the byte counts are added atomically all the same (a
+ * device can have its old fd and a new one).
+ */
+#define VFT_MIG_UNKNOWN		0xffffffffu
+#define VFT_MIG_STOP_COPY	3
+#define VFT_MIG_RUNNING		2
+#define VFT_MIG_RESUMING_STATE	4
+#define VFT_MIG_PRE_COPY	6
+#define VFT_MIG_PRE_COPY_P2P	7
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VFT_MAX_DEVICES);
+	__type(key, __u32);			/* sbdf */
+	__type(value, struct vft_mig_dev);
+} mig_devs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VFT_MIG_MAX_ARCS);
+	__type(key, struct vft_mig_arc);
+	__type(value, struct vft_hist);
+} mig_arcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, VFT_MIG_MAX_ARCS);
+	__type(key, struct vft_mig_pair);
+	__type(value, struct vft_hist);
+} mig_downtime SEC(".maps");
+
+static __always_inline void hist_add(void *map, const void *key, __u64 ns);
+
+static __always_inline struct vft_mig_dev *mig_dev(__u32 sbdf)
+{
+	struct vft_mig_dev *d = bpf_map_lookup_elem(&mig_devs, &sbdf);
+	struct vft_mig_dev zero = { .state = VFT_MIG_UNKNOWN };
+
+	if (d)
+		return d;
+	bpf_map_update_elem(&mig_devs, &sbdf, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&mig_devs, &sbdf);
+}
+
+static __always_inline bool mig_saving(__u32 state)
+{
+	return state == VFT_MIG_STOP_COPY || state == VFT_MIG_PRE_COPY ||
+	       state == VFT_MIG_PRE_COPY_P2P;
+}
+
+/* The search for a resumed target's source: see vft_mig_account. */
+struct vft_mig_match {
+	__u32 target, best;
+	__u64 bytes, now, best_ns;
+};
+
+static long mig_match_source(struct bpf_map *map, __u32 *key, struct vft_mig_dev *v,
+			     struct vft_mig_match *m)
+{
+	__u64 t = v->stop_copy_ns;
+
+	if (*key != m->target && t && t <= m->now && t > m->best_ns && v->session == m->bytes) {
+		m->best_ns = t;
+		m->best = *key;
+	}
+	return 0;
+}
+
+/*
+ * The stop-copy downtime ends when a target that resumed (RESUMING, then
+ * RUNNING, in one request or several) runs.  Its source is the device on
+ * this host that entered STOP_COPY, is not paired yet, and read exactly as
+ * many bytes from its data fd in its save session as the target wrote into
+ * its own in the resume session: the same stream.  Of several, the one
+ * that entered STOP_COPY last.  None: the source was elsewhere (another
+ * host), or the stream was not the one read here; nothing is recorded.
+ */
+static __always_inline void mig_pair(__u32 target, __u64 bytes, __u64 now)
+{
+	struct vft_mig_match m = { .target = target, .bytes = bytes, .now = now };
+	struct vft_mig_pair pair;
+	struct vft_mig_dev *src;
+
+	if (!bytes)
+		return;
+	bpf_for_each_map_elem(&mig_devs, mig_match_source, &m, 0);
+	if (!m.best_ns)
+		return;
+	src = bpf_map_lookup_elem(&mig_devs, &m.best);
+	/* Claimed once: two targets resumed at once cannot both take it. */
+	if (!src || __sync_val_compare_and_swap(&src->stop_copy_ns, m.best_ns, 0) != m.best_ns)
+		return;
+	pair.source = m.best;
+	pair.target = target;
+	hist_add(&mig_downtime, &pair, now - m.best_ns);
+}
+
+SEC("tp_btf/vfio_pci_bpf_mig_transition")
+int BPF_PROG(vft_mig_account, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 from,
+	     u32 to, int ret, u64 duration_ns)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct vft_mig_dev *d;
+	struct vft_mig_arc arc;
+
+	if (!wanted(sbdf, VFT_MIG_TRANSITION))
+		return 0;
+	d = mig_dev(sbdf);
+	if (!d)
+		return 0;
+	/* Loaded mid-way: the request says where the device was. */
+	if (d->state == VFT_MIG_UNKNOWN)
+		d->state = from;
+	/* A refused or failed request: the count of errors has it. */
+	if (ret < 0 || from == to)
+		return 0;
+	arc.sbdf = sbdf;
+	arc.from = from;
+	arc.to = to;
+	hist_add(&mig_arcs, &arc, duration_ns);
+	/* A save session starts with the first saving state, a resume with RESUMING. */
+	if (mig_saving(to) && !mig_saving(from))
+		d->session = 0;
+	if (to == VFT_MIG_STOP_COPY)
+		d->stop_copy_ns = now;
+	if (to == VFT_MIG_RESUMING_STATE) {
+		d->session = 0;
+		d->stop_copy_ns = 0;
+		d->flags |= VFT_MIG_RESUMING;
+	}
+	if (to == VFT_MIG_RUNNING && (d->flags & VFT_MIG_RESUMING)) {
+		d->flags &= ~VFT_MIG_RESUMING;
+		mig_pair(sbdf, d->session, now);
+	}
+	d->state = to;
+	return 0;
+}
+
+SEC("tp_btf/vfio_pci_bpf_mig_data")
+int BPF_PROG(vft_mig_bytes, struct pci_dev *pdev, u32 sbdf, u32 slot, bool write,
+	     u64 offset, long bytes)
+{
+	struct vft_mig_dev *d;
+
+	if (bytes <= 0 || !wanted(sbdf, VFT_MIG_DATA))
+		return 0;
+	d = mig_dev(sbdf);
+	if (!d)
+		return 0;
+	__sync_fetch_and_add(&d->bytes[write ? 1 : 0], bytes);
+	__sync_fetch_and_add(&d->session, bytes);
+	return 0;
+}
+
+/*
+ * Config-space offsets touched (struct vft_cfg_touch): counting programs
+ * of their own on the config tracepoints (their offsets), loaded with the
+ * counters.  The bits are set atomically: two threads of one user may
+ * touch the same dword at once, and exactly one of them finds it new.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VFT_MAX_DEVICES);
+	__type(key, __u32);			/* sbdf */
+	__type(value, struct vft_cfg_touch);
+} cfg_touch SEC(".maps");
+
+static __always_inline int cfg_touched(__u32 sbdf, __u32 offset, int write)
+{
+	struct vft_cfg_touch *t = bpf_map_lookup_elem(&cfg_touch, &sbdf);
+	__u32 dw = offset >> 2;
+	__u64 bit, old;
+
+	if (dw >= VFT_CFG_DWORDS || !wanted(sbdf, write ? VFT_CONFIG_WRITE : VFT_CONFIG_READ))
+		return 0;
+	if (!t) {
+		struct vft_cfg_touch zero = {};
+
+		bpf_map_update_elem(&cfg_touch, &sbdf, &zero, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&cfg_touch, &sbdf);
+		if (!t)
+			return 0;
+	}
+	bit = 1ULL << (dw & 63);
+	old = __sync_fetch_and_or(&t->bits[write & 1][(dw >> 6) & (VFT_CFG_WORDS - 1)], bit);
+	if (!(old & bit))
+		__sync_fetch_and_add(&t->touched[write & 1], 1);
+	return 0;
+}
+
+SEC("tp_btf/vfio_pci_bpf_config_read")
+int BPF_PROG(vft_cfg_read_touch, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 offset,
+	     u32 size, u64 value, int ret)
+{
+	return cfg_touched(sbdf, offset, 0);
+}
+
+SEC("tp_btf/vfio_pci_bpf_config_write")
+int BPF_PROG(vft_cfg_write_touch, struct pci_dev *pdev, u32 sbdf, u32 slot, u32 offset,
+	     u32 size, u64 value, u64 old, u64 new, int ret)
+{
+	return cfg_touched(sbdf, offset, 1);
+}
+
+/* A first open starts afresh: what this user touches is new to it. */
+SEC("tp_btf/vfio_pci_bpf_open")
+int BPF_PROG(vft_cfg_open, struct pci_dev *pdev, u32 sbdf, u32 slot, int ret)
+{
+	struct vft_cfg_touch *t = bpf_map_lookup_elem(&cfg_touch, &sbdf);
+
+	if (t)
+		__builtin_memset(t->bits, 0, sizeof(t->bits));
+	return 0;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, VFT_MAX_DECISIONS);
@@ -647,6 +869,25 @@ static __always_inline __u32 log2_slot(__u64 v)
 		slot++;
 	}
 	return slot;
+}
+
+static __always_inline void hist_add(void *map, const void *key, __u64 ns)
+{
+	struct vft_hist *h = bpf_map_lookup_elem(map, key);
+	__u32 slot;
+
+	if (!h) {
+		struct vft_hist zero = {};
+
+		bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(map, key);
+		if (!h)
+			return;
+	}
+	slot = log2_slot(ns);
+	if (slot < VFT_HIST_SLOTS)
+		h->slots[slot]++;
+	h->sum_ns += ns;
 }
 
 static __always_inline void account_latency(__u32 sbdf, __u32 kind, __u64 ns)

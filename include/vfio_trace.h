@@ -180,6 +180,50 @@ struct vft_hist {
 };
 
 /*
+ * Migration (docs/migration.md, "Metrics"): per device, the state it is in
+ * and what moved through its data fd; per device and arc (the state asked
+ * for from the one it was in), how long the successful requests took; per
+ * pair of devices, the stop-copy downtime (a vft_hist each, in ns).
+ */
+#define VFT_MIG_RESUMING	1u	/* entered RESUMING, not RUNNING since */
+
+struct vft_mig_dev {
+	__u32 state;		/* uapi enum vfio_device_mig_state */
+	__u32 flags;		/* VFT_MIG_* */
+	__u64 bytes[2];		/* read from (0), written to (1) the data fd */
+	__u64 session;		/* bytes of the save or resume session under way */
+	__u64 stop_copy_ns;	/* bpf_ktime when it entered STOP_COPY; 0: paired, none */
+};
+
+struct vft_mig_arc {
+	__u32 sbdf;
+	__u16 from, to;
+};
+
+/* Source and target of a stop-copy downtime. */
+struct vft_mig_pair {
+	__u32 source, target;
+};
+
+#define VFT_MIG_MAX_ARCS	4096
+
+/*
+ * Config-space offsets a device's users touched (docs/metrics.md,
+ * vfio_config_offsets_touched_total): per device, a bit per dword of the
+ * 4 KiB extended config space and direction, by the offset an access
+ * starts at, cleared at every first open; and how many bits were ever
+ * newly set.  A scan of config space sets hundreds in a moment, a driver
+ * or VMM a few dozen at open (QEMU reads the whole space in one access).
+ */
+#define VFT_CFG_DWORDS		1024
+#define VFT_CFG_WORDS		(VFT_CFG_DWORDS / 64)
+
+struct vft_cfg_touch {
+	__u64 bits[2][VFT_CFG_WORDS];	/* read, write */
+	__u64 touched[2];		/* first touches since loaded: only grows */
+};
+
+/*
  * = the module's VFIO_PCI_BPF_MAX_SLOTS (kmod/vfio_pci_bpf.h): change both
  * together.  The per-CPU maps sized by it cost memory on every CPU
  * (docs/metrics.md, "Devices the counters cannot track").

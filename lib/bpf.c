@@ -133,11 +133,19 @@ struct vfio_trace_bpf *vfb_trace_load(const struct vfb_trace_opts *o, const char
 			skel->progs.vft_core_mmap_exit, skel->progs.vft_core_enable_exit,
 			skel->progs.vft_core_close_entry, skel->progs.vft_core_irq_exit,
 		};
+		/* Migration state, arcs, bytes and downtime: the counters'. */
+		struct bpf_program *const module_mig[] = {
+			skel->progs.vft_mig_account, skel->progs.vft_mig_bytes,
+			/* and config-space offsets touched */
+			skel->progs.vft_cfg_read_touch, skel->progs.vft_cfg_write_touch,
+			skel->progs.vft_cfg_open,
+		};
 		bool stock = o->mode == VFB_TRACE_STOCK;
 
 		SET_AUTOLOAD(module_events, !stock && o->stream);
 		SET_AUTOLOAD(module_always, !stock);
 		SET_AUTOLOAD(core, stock);
+		SET_AUTOLOAD(module_mig, !stock && !o->stream);
 		bpf_program__set_autoload(skel->progs.vft_op, !stock && !o->stream && !o->latency);
 		bpf_program__set_autoload(skel->progs.vft_op_timed, !stock && o->latency);
 	}

@@ -17,6 +17,7 @@
 #include "counters.h"
 #include "device.h"
 #include "pins.h"
+#include "stock.h"
 #include "vfio_trace.h"
 #include "vfio_trace.skel.h"
 
@@ -47,6 +48,10 @@ void vfb_counters_of(struct vfb_counters *c, struct vfio_trace_bpf *skel)
 	c->deliveries = bpf_map__fd(skel->maps.deliveries);
 	c->hists = bpf_map__fd(skel->maps.hists);
 	c->decisions = bpf_map__fd(skel->maps.decisions);
+	c->mig_devs = bpf_map__fd(skel->maps.mig_devs);
+	c->mig_arcs = bpf_map__fd(skel->maps.mig_arcs);
+	c->mig_downtime = bpf_map__fd(skel->maps.mig_downtime);
+	c->cfg_touch = bpf_map__fd(skel->maps.cfg_touch);
 }
 
 int vfb_counters_load(struct vfb_counters *c, const char *prog)
@@ -56,6 +61,7 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
+	c->mig_devs = c->mig_arcs = c->mig_downtime = c->cfg_touch = -1;
 	/* A reader of its own (vfio_exporter without pins) shows latency too. */
 	skel = open_and_load(prog, true);
 	if (!skel)
@@ -69,6 +75,12 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 	}
 	vfb_counters_of(c, skel);
 	c->skel = skel;
+	/*
+	 * The module's devices only: the stock-kernel programs beside (two
+	 * dozen fentry/fexit attachments) are vfio-bpf load's, whose pinned
+	 * set every reader shares, not each exporter's.
+	 */
+	c->module = true;
 	return 0;
 }
 
@@ -133,6 +145,7 @@ out_unpin:
 
 int vfb_counters_load_pinned(const char *prog, bool latency)
 {
+	struct vfio_stock_bpf *stock;
 	struct vfio_trace_bpf *skel;
 	struct vfb_dir dir;
 	int err;
@@ -145,6 +158,18 @@ int vfb_counters_load_pinned(const char *prog, bool latency)
 		vfb_dir_close(&dir);
 		return -EINVAL;
 	}
+	/* Devices under vfio-pci and the like: beside, into the same maps. */
+	stock = vfb_stock_load_beside(prog, bpf_map__fd(skel->maps.counts),
+				      bpf_map__fd(skel->maps.deliveries),
+				      bpf_map__fd(skel->maps.cfg_touch));
+	err = stock ? vfb_counters_pin_all(vfb_stock_obj(stock), &dir, NULL, 0, prog) : 0;
+	if (stock)
+		vfb_stock_destroy(stock);
+	if (err) {
+		vfio_trace_bpf__destroy(skel);
+		vfb_dir_close(&dir);
+		return err;
+	}
 	{
 		/* counts last: its pin says the set is complete. */
 		const struct vfb_named_map maps[] = {
@@ -152,6 +177,10 @@ int vfb_counters_load_pinned(const char *prog, bool latency)
 			{ "deliveries", skel->maps.deliveries },
 			{ "hists", skel->maps.hists },
 			{ "decisions", skel->maps.decisions },
+			{ "mig_devs", skel->maps.mig_devs },
+			{ "mig_arcs", skel->maps.mig_arcs },
+			{ "mig_downtime", skel->maps.mig_downtime },
+			{ "cfg_touch", skel->maps.cfg_touch },
 			{ "counts", skel->maps.counts },
 		};
 
@@ -171,6 +200,7 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
+	c->mig_devs = c->mig_arcs = c->mig_downtime = c->cfg_touch = -1;
 	err = vfb_pins_open(VFB_REL_COUNTERS, false, &dir, msg, sizeof(msg));
 	if (err) {
 		if (err != -ENOENT)
@@ -179,6 +209,15 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 		return err == -EACCES ? err : -ENOENT;
 	}
 	c->counts = vfb_pin_get_ro(&dir, "counts", msg, sizeof(msg));
+	{
+		char none[512];
+		/* A link: read-write only, so EACCES for a reader says it is there (stock.c). */
+		int fd = vfb_pin_get(&dir, VFB_STOCK_MARKER, none, sizeof(none));
+
+		c->stock_counts = fd >= 0 || fd == -EACCES;
+		if (fd >= 0)
+			close(fd);
+	}
 	if (c->counts >= 0)
 		c->deliveries = vfb_pin_get_ro(&dir, "deliveries", msg, sizeof(msg));
 	if (c->deliveries >= 0)
@@ -190,8 +229,14 @@ int vfb_counters_open_pinned(struct vfb_counters *c)
 		c->decisions = vfb_pin_get_ro(&dir, "decisions", none, sizeof(none));
 		/* Optional: counters pinned before the module's devices had slots. */
 		c->slot_counts = vfb_pin_get_ro(&dir, "slot_counts", none, sizeof(none));
+		/* Optional: the stock-kernel set, or one pinned before migration was. */
+		c->mig_devs = vfb_pin_get_ro(&dir, "mig_devs", none, sizeof(none));
+		c->mig_arcs = vfb_pin_get_ro(&dir, "mig_arcs", none, sizeof(none));
+		c->mig_downtime = vfb_pin_get_ro(&dir, "mig_downtime", none, sizeof(none));
+		c->cfg_touch = vfb_pin_get_ro(&dir, "cfg_touch", none, sizeof(none));
 	}
 	vfb_dir_close(&dir);
+	c->module = c->slot_counts >= 0;
 	if (c->counts < 0 || c->deliveries < 0 || c->hists < 0) {
 		err = c->counts < 0 ? c->counts : c->deliveries < 0 ? c->deliveries : c->hists;
 		if (c->counts != -ENOENT)
@@ -242,9 +287,18 @@ void vfb_counters_close(struct vfb_counters *c)
 			close(c->decisions);
 		if (c->slot_counts >= 0)
 			close(c->slot_counts);
+		if (c->mig_devs >= 0)
+			close(c->mig_devs);
+		if (c->mig_arcs >= 0)
+			close(c->mig_arcs);
+		if (c->mig_downtime >= 0)
+			close(c->mig_downtime);
+		if (c->cfg_touch >= 0)
+			close(c->cfg_touch);
 	}
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
+	c->mig_devs = c->mig_arcs = c->mig_downtime = c->cfg_touch = -1;
 }
 
 /* ---- snapshots ---------------------------------------------------------- */
@@ -617,6 +671,126 @@ int vfb_read_decisions(const struct vfb_counters *c, struct vfb_decision **out)
 		return 0;
 	}
 	return read_map(c->decisions, &decision_reader, (void **)out);
+}
+
+static int cmp_cfg_touch(const void *a, const void *b)
+{
+	const struct vfb_cfg_touch *x = a, *y = b;
+
+	return x->sbdf < y->sbdf ? -1 : x->sbdf > y->sbdf;
+}
+
+int vfb_read_cfg_touch(const struct vfb_counters *c, struct vfb_cfg_touch **out)
+{
+	struct vfb_cfg_touch *arr = NULL;
+	int n = 0, cap = 0, err;
+	struct vft_cfg_touch t;
+	__u32 key, next;
+
+	*out = NULL;
+	if (c->cfg_touch < 0)
+		return 0;
+	for (err = bpf_map_get_next_key(c->cfg_touch, NULL, &next); !err;
+	     err = bpf_map_get_next_key(c->cfg_touch, &key, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(c->cfg_touch, &next, &t))
+			continue;
+		if (grow((void **)&arr, n, &cap, sizeof(*arr))) {
+			free(arr);
+			return -ENOMEM;
+		}
+		arr[n].sbdf = next;
+		arr[n].touched[0] = t.touched[0];
+		arr[n].touched[1] = t.touched[1];
+		n++;
+	}
+	if (n)
+		qsort(arr, n, sizeof(*arr), cmp_cfg_touch);
+	*out = arr;
+	return n;
+}
+
+static int cmp_mig_dev(const void *a, const void *b)
+{
+	const struct vfb_mig_dev *x = a, *y = b;
+
+	return x->sbdf < y->sbdf ? -1 : x->sbdf > y->sbdf;
+}
+
+int vfb_read_mig_devs(const struct vfb_counters *c, struct vfb_mig_dev **out)
+{
+	__u32 key, next;
+	int n = 0, cap = 0, err;
+	struct vfb_mig_dev *arr = NULL;
+
+	*out = NULL;
+	if (c->mig_devs < 0)
+		return 0;
+	/* Not per-CPU, a few keys: one by one. */
+	for (err = bpf_map_get_next_key(c->mig_devs, NULL, &next); !err;
+	     err = bpf_map_get_next_key(c->mig_devs, &key, &next)) {
+		key = next;
+		if (grow((void **)&arr, n, &cap, sizeof(*arr))) {
+			free(arr);
+			return -ENOMEM;
+		}
+		arr[n].sbdf = next;
+		if (bpf_map_lookup_elem(c->mig_devs, &next, &arr[n].d))
+			continue;	/* deleted meanwhile; we never do */
+		n++;
+	}
+	if (err && errno != ENOENT && err != -ENOENT) {
+		free(arr);
+		return -errno;
+	}
+	if (n)
+		qsort(arr, n, sizeof(*arr), cmp_mig_dev);
+	*out = arr;
+	return n;
+}
+
+static int cmp_mig_arc(const void *a, const void *b)
+{
+	const struct vft_mig_arc *x = &((const struct vfb_mig_hist *)a)->key.arc;
+	const struct vft_mig_arc *y = &((const struct vfb_mig_hist *)b)->key.arc;
+
+	if (x->sbdf != y->sbdf)
+		return x->sbdf < y->sbdf ? -1 : 1;
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	return x->to < y->to ? -1 : x->to > y->to;
+}
+
+static int cmp_mig_pair(const void *a, const void *b)
+{
+	const struct vft_mig_pair *x = &((const struct vfb_mig_hist *)a)->key.pair;
+	const struct vft_mig_pair *y = &((const struct vfb_mig_hist *)b)->key.pair;
+
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
+	return x->target < y->target ? -1 : x->target > y->target;
+}
+
+_Static_assert(offsetof(struct vfb_mig_hist, h) == sizeof(__u64), "vfb_mig_hist");
+
+static const struct reader mig_arc_reader = {
+	sizeof(__u64), sizeof(struct vft_hist), sizeof(struct vfb_mig_hist), cmp_mig_arc,
+};
+static const struct reader mig_pair_reader = {
+	sizeof(__u64), sizeof(struct vft_hist), sizeof(struct vfb_mig_hist), cmp_mig_pair,
+};
+
+int vfb_read_mig_arcs(const struct vfb_counters *c, struct vfb_mig_hist **out)
+{
+	*out = NULL;
+	return c->mig_arcs < 0 ? 0 : read_map(c->mig_arcs, &mig_arc_reader, (void **)out);
+}
+
+int vfb_read_mig_downtime(const struct vfb_counters *c, struct vfb_mig_hist **out)
+{
+	*out = NULL;
+	return c->mig_downtime < 0 ? 0 :
+		read_map(c->mig_downtime, &mig_pair_reader, (void **)out);
 }
 
 int vfb_snapshot_read(const struct vfb_counters *c, struct vfb_snapshot *s)

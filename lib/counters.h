@@ -22,6 +22,9 @@ struct vfb_counters {
 	int counts, deliveries, hists;	/* the maps a reader reads */
 	int slot_counts;		/* the module's devices, by slot */
 	int decisions;			/* -1: pinned by a vfio-bpf without it */
+	int mig_devs, mig_arcs, mig_downtime;	/* migration; -1: not pinned (stock) */
+	int cfg_touch;			/* config offsets touched; -1: not pinned */
+	bool module, stock_counts;	/* the module's devices counted; those of vfio-pci */
 };
 
 /* Load and attach for this process; messages name @prog. */
@@ -81,6 +84,22 @@ struct vfb_decision {
 	__u64 n;
 };
 
+/* A device's migration state and bytes (struct vft_mig_dev). */
+struct vfb_mig_dev {
+	__u32 sbdf;
+	struct vft_mig_dev d;
+};
+
+/* A histogram of an arc, or of a source and target pair (8-byte keys). */
+struct vfb_mig_hist {
+	union {
+		struct vft_mig_arc arc;
+		struct vft_mig_pair pair;
+		__u64 raw;
+	} key;
+	struct vft_hist h;
+};
+
 /* qsort() order of deliveries: device, irq index, vector. */
 int vfb_delivery_cmp(const void *a, const void *b);
 
@@ -95,6 +114,21 @@ int vfb_read_deliveries(const struct vfb_counters *c, struct vfb_delivery **out)
 int vfb_read_latency(const struct vfb_counters *c, struct vfb_latency **out);
 /* Sorted by device, hook, verdict, mode, rule; 0 records without the map. */
 int vfb_read_decisions(const struct vfb_counters *c, struct vfb_decision **out);
+
+/* Config-space offsets first touched, by device (struct vft_cfg_touch's touched). */
+struct vfb_cfg_touch {
+	__u32 sbdf;
+	__u64 touched[2];	/* read, write */
+};
+
+/* Sorted by device; 0 records without the map. */
+int vfb_read_cfg_touch(const struct vfb_counters *c, struct vfb_cfg_touch **out);
+
+/* Sorted by device; 0 records without the maps. */
+int vfb_read_mig_devs(const struct vfb_counters *c, struct vfb_mig_dev **out);
+/* Sorted by device, from, to (arcs) or source, target (downtime). */
+int vfb_read_mig_arcs(const struct vfb_counters *c, struct vfb_mig_hist **out);
+int vfb_read_mig_downtime(const struct vfb_counters *c, struct vfb_mig_hist **out);
 
 struct vfb_snapshot {
 	struct vfb_count *counts;

@@ -37,6 +37,7 @@ int vfb_stock_load_pinned(const char *prog)
 			{ "deliveries", skel->maps.deliveries },
 			{ "hists", skel->maps.hists },
 			{ "decisions", skel->maps.decisions },
+			{ "cfg_touch", skel->maps.cfg_touch },
 			{ "counts", skel->maps.counts },
 		};
 
@@ -46,6 +47,44 @@ int vfb_stock_load_pinned(const char *prog)
 	vfio_stock_bpf__destroy(skel);
 	vfb_dir_close(&dir);
 	return err;
+}
+
+struct vfio_stock_bpf *vfb_stock_load_beside(const char *prog, int counts, int deliveries,
+					      int cfg_touch)
+{
+	struct vfio_stock_bpf *skel = vfio_stock_bpf__open();
+	int err;
+
+	if (!skel) {
+		fprintf(stderr, "%s: cannot open the stock-kernel counters: %s\n", prog,
+			strerror(errno));
+		return NULL;
+	}
+	skel->rodata->skip_module = true;
+	err = bpf_map__reuse_fd(skel->maps.counts, counts);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.deliveries, deliveries);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.cfg_touch, cfg_touch);
+	if (!err)
+		err = vfio_stock_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "%s: warning: devices under other vfio-pci drivers are not counted: "
+			"cannot load the stock-kernel counters: %s\n", prog, strerror(-err));
+		vfio_stock_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+struct bpf_object *vfb_stock_obj(struct vfio_stock_bpf *skel)
+{
+	return skel->obj;
+}
+
+void vfb_stock_destroy(struct vfio_stock_bpf *skel)
+{
+	vfio_stock_bpf__destroy(skel);
 }
 
 bool vfb_stock_pinned(void)

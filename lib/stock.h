@@ -17,7 +17,18 @@
 
 /* Load, attach and pin under VFB_COUNTERS_DIR; -EEXIST if counters are there. */
 int vfb_stock_load_pinned(const char *prog);
-/* The counters pinned now are the stock-kernel ones. */
+/* The counters pinned now are the stock-kernel ones (alone, or beside the module's). */
 bool vfb_stock_pinned(void);
+
+/*
+ * The stock programs loaded (not attached) to count beside the module's
+ * counters into their @counts, @deliveries and @cfg_touch maps, skipping the devices
+ * bound to vfio-pci-bpf; NULL (said on stderr) when they cannot be.
+ */
+struct vfio_stock_bpf;
+struct vfio_stock_bpf *vfb_stock_load_beside(const char *prog, int counts, int deliveries,
+					      int cfg_touch);
+struct bpf_object *vfb_stock_obj(struct vfio_stock_bpf *skel);
+void vfb_stock_destroy(struct vfio_stock_bpf *skel);
 
 #endif /* __VFIO_BPF_STOCK_H */

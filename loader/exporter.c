@@ -223,9 +223,13 @@ static const char *const collector_names[NR_COLLECTORS] = {
 	[COL_INTERRUPTS] = "interrupts",
 	[COL_LATENCY] = "latency",
 	[COL_POLICY] = "policy",
+	[COL_MIGRATION] = "migration",
 };
 
-struct vfb_counters counters = { .counts = -1, .deliveries = -1, .hists = -1, .decisions = -1 };
+struct vfb_counters counters = {
+	.counts = -1, .deliveries = -1, .hists = -1, .decisions = -1, .slot_counts = -1,
+	.mig_devs = -1, .mig_arcs = -1, .mig_downtime = -1, .cfg_touch = -1,
+};
 
 static int map_counts(struct vfb_count **out, bool *full)
 {
@@ -247,11 +251,35 @@ static int map_decisions(struct vfb_decision **out)
 	return vfb_read_decisions(&counters, out);
 }
 
+static int map_mig_devs(struct vfb_mig_dev **out)
+{
+	return vfb_read_mig_devs(&counters, out);
+}
+
+static int map_mig_arcs(struct vfb_mig_hist **out)
+{
+	return vfb_read_mig_arcs(&counters, out);
+}
+
+static int map_mig_downtime(struct vfb_mig_hist **out)
+{
+	return vfb_read_mig_downtime(&counters, out);
+}
+
+static int map_cfg_touch(struct vfb_cfg_touch **out)
+{
+	return vfb_read_cfg_touch(&counters, out);
+}
+
 static const struct counter_source maps = {
 	.counts = map_counts,
 	.deliveries = map_deliveries,
 	.latency = map_latency,
 	.decisions = map_decisions,
+	.mig_devs = map_mig_devs,
+	.mig_arcs = map_mig_arcs,
+	.mig_downtime = map_mig_downtime,
+	.cfg_touch = map_cfg_touch,
 };
 
 const struct counter_source *counter_source = &maps;
@@ -339,21 +367,37 @@ struct cached {
 	struct vfb_device dev;
 };
 
-static struct cached *cache;
-static int ncache;
+/*
+ * The drivers whose devices a scrape lists: the module's, and stock
+ * vfio-pci's while stock-kernel programs count (counters.stock_counts),
+ * each with its cache.
+ */
+#define STOCK_DRIVER	"vfio-pci"
+
+static struct driver_cache {
+	const char *driver;
+	struct cached *cache;
+	int ncache;
+} caches[] = {
+	{ VFB_DRIVER, NULL, 0 },
+	{ STOCK_DRIVER, NULL, 0 },
+};
+
+#define NR_CACHES	(int)(sizeof(caches) / sizeof(caches[0]))
+
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 unsigned long device_reads;
 
-static const struct cached *cache_find(__u32 sbdf)
+static const struct cached *cache_find(const struct driver_cache *dc, __u32 sbdf)
 {
-	int lo = 0, hi = ncache;
+	int lo = 0, hi = dc->ncache;
 
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2;
 
-		if (cache[mid].link.sbdf == sbdf)
-			return &cache[mid];
-		if (cache[mid].link.sbdf < sbdf)
+		if (dc->cache[mid].link.sbdf == sbdf)
+			return &dc->cache[mid];
+		if (dc->cache[mid].link.sbdf < sbdf)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -362,13 +406,15 @@ static const struct cached *cache_find(__u32 sbdf)
 }
 
 /* The cache for the links of now: kept, read or dropped. */
-static int refresh_cache(void)
+static int refresh_cache(struct driver_cache *dc)
 {
 	struct cached *fresh = NULL;
 	struct vfb_bound *links;
 	int n, m = 0;
 
-	n = vfb_driver_links(VFB_DRIVER, &links);
+	n = vfb_driver_links(dc->driver, &links);
+	if (n == -ENOENT && dc->driver != caches[0].driver)
+		n = 0;	/* vfio-pci not loaded: none of its devices */
 	if (n < 0)
 		return n;
 	if (n) {
@@ -379,7 +425,7 @@ static int refresh_cache(void)
 		}
 	}
 	for (int i = 0; i < n; i++) {
-		const struct cached *c = cache_find(links[i].sbdf);
+		const struct cached *c = cache_find(dc, links[i].sbdf);
 		char bdf[VFB_BDF_LEN];
 
 		if (c && c->link.ino == links[i].ino && links[i].ino) {
@@ -392,39 +438,50 @@ static int refresh_cache(void)
 		 */
 		device_reads++;
 		vfb_bdf_str(links[i].sbdf, bdf, sizeof(bdf));
-		if (vfb_device_read(bdf, &fresh[m].dev) || strcmp(fresh[m].dev.driver, VFB_DRIVER))
+		if (vfb_device_read(bdf, &fresh[m].dev) || strcmp(fresh[m].dev.driver, dc->driver))
 			continue;
 		fresh[m++].link = links[i];
 	}
 	free(links);
-	free(cache);
-	cache = fresh;
-	ncache = m;
+	free(dc->cache);
+	dc->cache = fresh;
+	dc->ncache = m;
 	return 0;
 }
 
-/* Every device bound to vfio-pci-bpf now. */
+/* Every device bound to vfio-pci-bpf now (and to vfio-pci, when counted). */
 int read_bound(struct scrape *s)
 {
 	bool fresh = !s->ndevs;
-	int err;
+	int err = 0;
 
 	pthread_mutex_lock(&cache_lock);
-	err = refresh_cache();
-	for (int i = 0; !err && i < ncache; i++) {
-		/* The first collector, as a rule: appended, the cache is in BDF order. */
-		struct device *d = fresh ? add_device(s, cache[i].link.sbdf) :
-			device_of(s, cache[i].link.sbdf);
+	for (int c = 0; !err && c < NR_CACHES; c++) {
+		struct driver_cache *dc = &caches[c];
 
-		if (!d) {
-			err = -ENOMEM;
-			break;
+		if (c && !counters.stock_counts) {
+			free(dc->cache);
+			dc->cache = NULL;
+			dc->ncache = 0;
+			continue;
 		}
-		d->dev = cache[i].dev;
-		d->bound = true;
+		err = refresh_cache(dc);
+		for (int i = 0; !err && i < dc->ncache; i++) {
+			/* The first collector, as a rule: appended, sorted below. */
+			struct device *d = fresh ? add_device(s, dc->cache[i].link.sbdf) :
+				device_of(s, dc->cache[i].link.sbdf);
+
+			if (!d) {
+				err = -ENOMEM;
+				break;
+			}
+			d->dev = dc->cache[i].dev;
+			d->bound = true;
+		}
+		/* One driver's cache is in BDF order: it alone needs no sort. */
+		if (fresh && !c)
+			s->nsorted = s->ndevs;
 	}
-	if (fresh)
-		s->nsorted = s->ndevs;
 	pthread_mutex_unlock(&cache_lock);
 	sort_devices(s);
 	return err;
@@ -458,6 +515,13 @@ static int read_counts(struct scrape *s)
 	}
 	free(c);
 	sort_devices(s);
+	if (n >= 0 && counter_source->cfg_touch) {
+		int m = counter_source->cfg_touch(&s->touch);
+
+		if (m < 0)
+			return m;
+		s->ntouch = m;
+	}
 	return n < 0 ? n : 0;
 }
 
@@ -535,7 +599,151 @@ static int read_policy(struct scrape *s)
 		return n;
 	s->decisions = dec;
 	s->ndecisions = n;
+	s->require_policy = -1;
+	f = fopen("/sys/module/vfio_pci_bpf/parameters/require_policy", "re");
+	if (f) {
+		if (fgets(line, sizeof(line), f))
+			s->require_policy = line[0] == 'Y' || line[0] == '1';
+		fclose(f);
+	}
 	return 0;
+}
+
+/* Migration: states and bytes by device, histograms by arc and by pair. */
+static int read_migration(struct scrape *s)
+{
+	int n;
+
+	if (!counter_source->mig_devs)
+		return 0;
+	n = counter_source->mig_devs(&s->mig);
+	if (n < 0)
+		return n;
+	s->nmig = n;
+	n = counter_source->mig_arcs(&s->arcs);
+	if (n < 0)
+		return n;
+	s->narcs = n;
+	n = counter_source->mig_downtime(&s->downtime);
+	if (n < 0)
+		return n;
+	s->ndowntime = n;
+	return 0;
+}
+
+static const char *const mig_state_names[] = {
+#define MIG_NAME(x) #x,
+	VFT_MIG_STATES(MIG_NAME)
+#undef MIG_NAME
+};
+
+#define NR_MIG_STATES	(sizeof(mig_state_names) / sizeof(mig_state_names[0]))
+
+static void mig_state_name(__u32 state, char *buf, size_t len)
+{
+	if (state < NR_MIG_STATES)
+		snprintf(buf, len, "%s", mig_state_names[state]);
+	else
+		snprintf(buf, len, "%u", state);
+}
+
+/*
+ * A histogram of log2 nanosecond slots (struct vft_hist) as seconds, with
+ * @labels ("bdf=\"...\",...") before le; buckets up to slot @last, the rest
+ * in +Inf.
+ */
+static void put_hist(struct page *p, const char *name, const char *labels,
+		     const struct vft_hist *h, int first, int last)
+{
+	__u64 cum = 0, total = 0;
+	char le[24];
+
+	for (int b = 0; b < VFT_HIST_SLOTS; b++)
+		total += h->slots[b];
+	for (int b = 0; b <= last; b++) {
+		cum += h->slots[b];
+		if (b < first)
+			continue;
+		le_seconds(1ULL << (b + 1), le, sizeof(le));
+		put(p, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels, le,
+		    (unsigned long long)cum);
+	}
+	put(p, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, (unsigned long long)total);
+	le_seconds(h->sum_ns, le, sizeof(le));
+	put(p, "%s_sum{%s} %s\n", name, labels, le);
+	put(p, "%s_count{%s} %llu\n", name, labels, (unsigned long long)total);
+}
+
+/* Migration buckets: 1.024 us to 2.147 s (slot 30), the rest in +Inf. */
+#define MIG_FIRST_SLOT	9
+#define MIG_LAST_SLOT	30
+
+static void put_migration(struct page *p, const struct scrape *s)
+{
+	char bdf[VFB_BDF_LEN], bdf2[VFB_BDF_LEN], from[16], to[16], labels[128];
+
+	put_family(p, "vfio_migration_state", "gauge",
+		   "The device's VFIO migration state (uapi enum vfio_device_mig_state: "
+		   "0 ERROR, 1 STOP, 2 RUNNING, 3 STOP_COPY, 4 RESUMING, 5 RUNNING_P2P, "
+		   "6 PRE_COPY, 7 PRE_COPY_P2P).");
+	for (int i = 0; i < s->nmig; i++) {
+		if (s->mig[i].d.state == 0xffffffffu)
+			continue;
+		vfb_bdf_str(s->mig[i].sbdf, bdf, sizeof(bdf));
+		put(p, "vfio_migration_state{bdf=\"%s\"} %u\n", bdf, s->mig[i].d.state);
+	}
+	put_family(p, "vfio_migration_state_info", "gauge",
+		   "The device's VFIO migration state by name; always 1.");
+	for (int i = 0; i < s->nmig; i++) {
+		if (s->mig[i].d.state == 0xffffffffu)
+			continue;
+		vfb_bdf_str(s->mig[i].sbdf, bdf, sizeof(bdf));
+		mig_state_name(s->mig[i].d.state, to, sizeof(to));
+		put(p, "vfio_migration_state_info{bdf=\"%s\",state=\"%s\"} 1\n", bdf, to);
+	}
+	put_family(p, "vfio_migration_bytes_total", "counter",
+		   "Bytes moved through the device's migration data fd: read (saved, the "
+		   "source) or write (loaded, the target).");
+	for (int i = 0; i < s->nmig; i++) {
+		vfb_bdf_str(s->mig[i].sbdf, bdf, sizeof(bdf));
+		put(p, "vfio_migration_bytes_total{bdf=\"%s\",direction=\"read\"} %llu\n", bdf,
+		    (unsigned long long)s->mig[i].d.bytes[0]);
+		put(p, "vfio_migration_bytes_total{bdf=\"%s\",direction=\"write\"} %llu\n", bdf,
+		    (unsigned long long)s->mig[i].d.bytes[1]);
+	}
+	put_family(p, "vfio_migration_transition_duration_seconds", "histogram",
+		   "Time a successful migration state request took, by arc (from the state "
+		   "the device was in to the one asked for).");
+	for (int i = 0; i < s->narcs; i++) {
+		const struct vft_mig_arc *a = &s->arcs[i].key.arc;
+
+		vfb_bdf_str(a->sbdf, bdf, sizeof(bdf));
+		mig_state_name(a->from, from, sizeof(from));
+		mig_state_name(a->to, to, sizeof(to));
+		snprintf(labels, sizeof(labels), "bdf=\"%s\",from=\"%s\",to=\"%s\"", bdf, from, to);
+		put_hist(p, "vfio_migration_transition_duration_seconds", labels, &s->arcs[i].h,
+			 MIG_FIRST_SLOT, MIG_LAST_SLOT);
+	}
+	put_family(p, "vfio_migration_downtime_seconds", "histogram",
+		   "Stop-copy downtime of a migration between two devices of this host: from "
+		   "the source entering STOP_COPY to the target running after RESUMING.");
+	for (int i = 0; i < s->ndowntime; i++) {
+		const struct vft_mig_pair *pr = &s->downtime[i].key.pair;
+
+		vfb_bdf_str(pr->source, bdf, sizeof(bdf));
+		vfb_bdf_str(pr->target, bdf2, sizeof(bdf2));
+		snprintf(labels, sizeof(labels), "bdf=\"%s\",target=\"%s\"", bdf, bdf2);
+		put_hist(p, "vfio_migration_downtime_seconds", labels, &s->downtime[i].h,
+			 MIG_FIRST_SLOT, MIG_LAST_SLOT);
+	}
+}
+
+static const struct policy_info *policy_of(const struct scrape *s, __u32 sbdf)
+{
+	for (int i = 0; i < s->npolicies; i++)
+		if (s->policies[i].sbdf == sbdf)
+			return &s->policies[i];
+	return NULL;
 }
 
 static const char *policy_name_of(const struct scrape *s, __u32 sbdf)
@@ -557,6 +765,28 @@ static void put_policy(struct page *p, const struct scrape *s)
 		put_series(p, "vfio_policy_info", "bdf", bdf, "policy", s->policies[i].name,
 			   "mode", s->policies[i].monitor ? "monitor" : "enforce", NULL);
 		put(p, "1\n");
+	}
+	/*
+	 * Whether each device of the module has a policy now: an alert on a
+	 * device that lost its policy (or never got the one require_policy
+	 * wants) needs the 0, which vfio_policy_info, absent then, cannot give.
+	 */
+	put_family(p, "vfio_policy_attached", "gauge",
+		   "1 when the kernel has a policy attached to the device bound to vfio-pci-bpf, "
+		   "0 when it has none.");
+	for (int i = 0; i < s->ndevs; i++) {
+		const struct device *d = &s->devs[i];
+
+		if (!d->bound || strcmp(d->dev.driver, VFB_DRIVER))
+			continue;
+		put_series(p, "vfio_policy_attached", "bdf", d->dev.bdf, NULL);
+		put_u64(p, policy_of(s, d->dev.sbdf) != NULL);
+	}
+	if (s->require_policy >= 0) {
+		put_family(p, "vfio_policy_required", "gauge",
+			   "1 when vfio_pci_bpf's require_policy is set: a device without a policy "
+			   "is refused to VFIO users.");
+		put(p, "vfio_policy_required %d\n", s->require_policy);
 	}
 	put_family(p, "vfio_policy_decisions_total", "counter",
 		   "Policy decisions other than allow, by hook, verdict and mode (monitor: "
@@ -590,7 +820,8 @@ static void put_devices(struct page *p, const struct scrape *s)
 	char vendor[8], device[8];
 
 	put_family(p, "vfio_device_info", "gauge",
-		   "A PCI device bound to vfio-pci-bpf (from sysfs); always 1.");
+		   "A PCI device bound to vfio-pci-bpf, or to vfio-pci under stock-kernel "
+		   "counters (from sysfs), and which mode observes it; always 1.");
 	for (int i = 0; i < s->ndevs; i++) {
 		const struct vfb_device *d = &s->devs[i].dev;
 		char vf[12] = "";
@@ -603,7 +834,8 @@ static void put_devices(struct page *p, const struct scrape *s)
 			snprintf(vf, sizeof(vf), "%d", d->vf);
 		put_series(p, "vfio_device_info", "bdf", d->bdf, "vendor", d->vendor < 0 ? "" : vendor,
 			   "device", d->device < 0 ? "" : device, "driver", d->driver, "pf", d->pf,
-			   "vf", vf, NULL);
+			   "vf", vf, "mode", strcmp(d->driver, VFB_DRIVER) ? "stock" : "module",
+			   NULL);
 		put_u64(p, 1);
 	}
 }
@@ -647,6 +879,23 @@ static void put_operations(struct page *p, const struct scrape *s, bool errors)
 			l = CAT(l, "\"} ");
 			line_end(p, cat_u64(l, errors ? c->errors : c->events));
 		}
+	}
+}
+
+/* Config-space offsets first touched since the device's last first open. */
+static void put_cfg_touch(struct page *p, const struct scrape *s)
+{
+	char bdf[VFB_BDF_LEN];
+
+	put_family(p, "vfio_config_offsets_touched_total", "counter",
+		   "Config-space dwords a VFIO user read or wrote for the first time since the "
+		   "device was opened, by the offset an access starts at; a scan grows it fast.");
+	for (int i = 0; i < s->ntouch; i++) {
+		vfb_bdf_str(s->touch[i].sbdf, bdf, sizeof(bdf));
+		put(p, "vfio_config_offsets_touched_total{bdf=\"%s\",op=\"config_read\"} %llu\n",
+		    bdf, (unsigned long long)s->touch[i].touched[0]);
+		put(p, "vfio_config_offsets_touched_total{bdf=\"%s\",op=\"config_write\"} %llu\n",
+		    bdf, (unsigned long long)s->touch[i].touched[1]);
 	}
 }
 
@@ -781,7 +1030,9 @@ void count_untracked(const struct scrape *s, int n[NR_DEVS_UNTRACKED])
 	for (int i = 0; i < s->ndevs; i++) {
 		const struct device *d = &s->devs[i];
 
-		if (!d->bound || (d->dev.slot >= 0 && d->dev.slot != VFB_NO_SLOT))
+		/* vfio-pci's devices (stock-kernel counters) have no slot to have. */
+		if (!d->bound || (d->dev.slot >= 0 && d->dev.slot != VFB_NO_SLOT) ||
+		    strcmp(d->dev.driver, VFB_DRIVER))
 			continue;
 		n[DEVS_NO_SLOT] += d->dev.slot == VFB_NO_SLOT;
 		n[DEVS_UNTRACKED] += s->counts_full && !d->counted;
@@ -813,6 +1064,7 @@ void put_scrape(struct page *p, struct scrape *s)
 	if (!s->failed[COL_COUNTS]) {
 		put_operations(p, s, false);
 		put_operations(p, s, true);
+		put_cfg_touch(p, s);
 	}
 	if (!s->failed[COL_INTERRUPTS])
 		put_interrupts(p, s);
@@ -820,6 +1072,8 @@ void put_scrape(struct page *p, struct scrape *s)
 		put_latency(p, s);
 	if (!s->failed[COL_POLICY])
 		put_policy(p, s);
+	if (!s->failed[COL_MIGRATION])
+		put_migration(p, s);
 	if (!s->failed[COL_SYSFS])
 		put_untracked(p, s);
 	put_family(p, "vfio_exporter_collector_success", "gauge",
@@ -867,6 +1121,7 @@ int build_page(struct page *p)
 		[COL_INTERRUPTS] = read_deliveries,
 		[COL_LATENCY] = read_latency,
 		[COL_POLICY] = read_policy,
+		[COL_MIGRATION] = read_migration,
 	};
 	__u64 start = now_ns();
 	struct scrape s = {};
@@ -899,6 +1154,10 @@ int build_page(struct page *p)
 	free(s.irqs);
 	free(s.policies);
 	free(s.decisions);
+	free(s.mig);
+	free(s.arcs);
+	free(s.downtime);
+	free(s.touch);
 	return err;
 }
 

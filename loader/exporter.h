@@ -46,6 +46,11 @@ struct counter_source {
 	int (*deliveries)(struct vfb_delivery **out);
 	int (*latency)(struct vfb_latency **out);
 	int (*decisions)(struct vfb_decision **out);
+	/* NULL: no migration maps (a test's source) */
+	int (*mig_devs)(struct vfb_mig_dev **out);
+	int (*mig_arcs)(struct vfb_mig_hist **out);
+	int (*mig_downtime)(struct vfb_mig_hist **out);
+	int (*cfg_touch)(struct vfb_cfg_touch **out);	/* NULL: none */
 };
 
 extern const struct counter_source *counter_source;
@@ -84,7 +89,8 @@ struct device {
 };
 
 /* The collectors of a scrape (exporter.c names them). */
-enum { COL_SYSFS, COL_COUNTS, COL_INTERRUPTS, COL_LATENCY, COL_POLICY, NR_COLLECTORS };
+enum { COL_SYSFS, COL_COUNTS, COL_INTERRUPTS, COL_LATENCY, COL_POLICY, COL_MIGRATION,
+       NR_COLLECTORS };
 
 /* A policy the kernel has attached (the module's modes file). */
 struct policy_info {
@@ -111,6 +117,13 @@ struct scrape {
 	int npolicies;
 	struct vfb_decision *decisions;
 	int ndecisions;
+	struct vfb_mig_dev *mig;
+	int nmig;
+	struct vfb_mig_hist *arcs, *downtime;
+	int narcs, ndowntime;
+	struct vfb_cfg_touch *touch;
+	int ntouch;
+	int require_policy;	/* the module's parameter: 1, 0; -1 unknown */
 	bool failed[NR_COLLECTORS];	/* its families are left out */
 };
 

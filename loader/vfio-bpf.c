@@ -1035,7 +1035,10 @@ static int cmd_status(void)
 	say_unchecked();
 	printf("counters: %s%s\n", access(VFB_COUNTERS_DIR "/counts", F_OK) ?
 	       "not loaded (vfio-bpf load)" : "loaded, pinned at " VFB_COUNTERS_DIR,
-	       vfb_stock_pinned() ? " (stock-kernel: vfio_pci_core entry points)" : "");
+	       !vfb_stock_pinned() ? "" :
+	       access(VFB_COUNTERS_DIR "/slot_counts", F_OK) ?
+	       " (stock-kernel: vfio_pci_core entry points)" :
+	       " (module; other vfio-pci drivers' devices: stock-kernel)");
 	n = vfb_devices_bound(DRIVER, &devs);
 	if (n < 0) {
 		fprintf(stderr, "vfio-bpf: cannot list the devices of " DRIVER ": %s\n",
@@ -1210,8 +1213,19 @@ static int cmd_watch(const char *path)
 
 static int cmd_load(void)
 {
+	bool both = false;
 	int err;
 
+	/*
+	 * Without the module, stock-kernel mode is all there is: say so and
+	 * take it (the services load the counters on every host).
+	 */
+	if (!env.stock && access("/sys/kernel/btf/vfio_pci_bpf", F_OK) &&
+	    !access("/sys/kernel/btf/vmlinux", F_OK)) {
+		printf("vfio_pci_bpf is not loaded: counting devices under stock vfio-pci "
+		       "(stock-kernel mode, as load --stock)\n");
+		env.stock = true;
+	}
 	if (env.stock) {
 		/* Stock vfio-pci: the core's BTF, not the module's. */
 		if (vfb_check_btf("vfio-bpf", "vfio_pci_core",
@@ -1222,6 +1236,7 @@ static int cmd_load(void)
 		if (need_module())
 			return 1;
 		err = vfb_counters_load_pinned("vfio-bpf", env.latency);
+		both = !err && vfb_stock_pinned();
 	}
 	if (err == -EEXIST) {
 		printf("counters already loaded (%s)\n", VFB_COUNTERS_DIR);
@@ -1231,6 +1246,8 @@ static int cmd_load(void)
 		return 1;
 	printf("%scounters loaded, pinned at %s\n", env.stock ? "stock-kernel " : "",
 	       VFB_COUNTERS_DIR);
+	if (both)
+		printf("devices under other vfio-pci drivers counted too (stock-kernel programs)\n");
 	return 0;
 }
 

@@ -92,23 +92,19 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *httpd = NULL;
 	sigset_t sigs, old;
 	int err, lfd = -1;
+	bool pinned;
 
 	parse_listen(DEFAULT_LISTEN);
 	if (vfb_parse_args(opts, parse_arg, NULL, doc, argc, argv))
 		return 2;
 	libbpf_set_print(vfb_libbpf_print);
-	if (vfb_check_btf("vfio_exporter", "vfio_pci_bpf", VFB_LOAD_HINT))
-		return 1;
-	lfd = open_listener();
-	if (lfd < 0)
-		return 1;
-
-	/* The counters `vfio-bpf load` pinned, or our own. */
+	/*
+	 * The counters `vfio-bpf load` pinned (the module's, stock-kernel ones,
+	 * or both), or our own, which need the module.
+	 */
 	err = vfb_counters_open_pinned(&counters);
-	if (!err) {
-		fprintf(stderr, "vfio_exporter: reading the counters pinned at %s\n",
-			VFB_COUNTERS_DIR);
-	} else if (err == -EACCES) {
+	pinned = !err;
+	if (err == -EACCES) {
 		/*
 		 * Loading counters of our own would need more than reading
 		 * them does (CAP_BPF, CAP_PERFMON): say what is missing.
@@ -116,7 +112,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfio_exporter: the counters pinned at %s are root's: run as root,\n"
 			"  or with CAP_DAC_READ_SEARCH (as vfio_exporter.service does)\n",
 			VFB_COUNTERS_DIR);
-		goto cleanup;
+		return 1;
+	}
+	if (!pinned && vfb_check_btf("vfio_exporter", "vfio_pci_bpf", VFB_LOAD_HINT
+				     "  or, on a host without it, count devices under stock vfio-pci:\n"
+				     "  vfio-bpf load (stock-kernel mode), then start vfio_exporter\n"))
+		return 1;
+	lfd = open_listener();
+	if (lfd < 0) {
+		vfb_counters_close(&counters);
+		return 1;
+	}
+	if (pinned) {
+		fprintf(stderr, "vfio_exporter: reading the counters pinned at %s%s\n",
+			VFB_COUNTERS_DIR, !counters.stock_counts ? "" : !counters.module ?
+			" (stock-kernel mode: devices under vfio-pci)" :
+			" (devices under vfio-pci too)");
 	} else if (vfb_counters_load(&counters, "vfio_exporter")) {
 		err = -EINVAL;
 		goto cleanup;

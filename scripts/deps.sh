@@ -61,7 +61,7 @@ pkgs_main="make gcc gcc-12 libc6-dev pkg-config
 	clang-$LLVM_VERSION llvm-$LLVM_VERSION lld-$LLVM_VERSION libclang-rt-$LLVM_VERSION-dev
 	dwarves libelf-dev zlib1g-dev libzstd-dev
 	libyaml-dev libmicrohttpd-dev
-	curl jq prometheus python3
+	curl jq prometheus python3 python3-yaml
 	kmod busybox-static cpio zstd xz-utils file
 	bpftrace trace-cmd
 	bc bison flex libssl-dev perl patch

@@ -784,6 +784,27 @@ static int cmd_errors(struct dev *d)
  * src RUNNING->STOP_COPY, three reads (40, 24, 0 bytes), ->RUNNING, ->99
  * (EINVAL); dst RUNNING->RESUMING, writes of 40 and 24, ->RUNNING.
  */
+/*
+ * $VFIO_MIG_EACH, when set: a shell command run after every SET request of
+ * the trace scenario, with $VFIO_MIG_ARC naming it (1, 2, ...), so that a
+ * test can look at the device between arcs (t-migration.sh scrapes the
+ * exporter).
+ */
+static void after_arc(void)
+{
+	static int arc;
+	const char *cmd = getenv("VFIO_MIG_EACH");
+	char n[16];
+
+	if (!cmd)
+		return;
+	snprintf(n, sizeof(n), "%d", ++arc);
+	setenv("VFIO_MIG_ARC", n, 1);
+	fflush(stdout);
+	if (system(cmd))
+		fprintf(stderr, "vfio-mig: VFIO_MIG_EACH failed after arc %s\n", n);
+}
+
 static int cmd_trace(struct dev *src, struct dev *dst)
 {
 	uint8_t img[IMG_SIZE + 8];
@@ -793,6 +814,7 @@ static int cmd_trace(struct dev *src, struct dev *dst)
 	prepare(src);
 	prepare(dst);
 	ret = set_state_fd(src, VFIO_DEVICE_STATE_STOP_COPY, &fd);
+	after_arc();
 	CHECK(ret == 0 && fd >= 0, "trace: src RUNNING -> STOP_COPY", "%s",
 	      strerror(-ret));
 	n1 = read(fd, img, 40);
@@ -802,17 +824,21 @@ static int cmd_trace(struct dev *src, struct dev *dst)
 	      "%zd %zd %zd", n1, n2, n3);
 	close(fd);
 	ret = set_state(src, VFIO_DEVICE_STATE_RUNNING);
+	after_arc();
 	CHECK(ret == 0, "trace: src STOP_COPY -> RUNNING", "%s", strerror(-ret));
 	ret = set_state(src, 99);
+	after_arc();
 	CHECK(ret == -EINVAL, "trace: src RUNNING -> 99 refused", "%s", strerror(-ret));
 
 	ret = set_state_fd(dst, VFIO_DEVICE_STATE_RESUMING, &fd);
+	after_arc();
 	CHECK(ret == 0 && fd >= 0, "trace: dst RUNNING -> RESUMING", "%s",
 	      strerror(-ret));
 	n1 = write(fd, img, 40);
 	n2 = write(fd, img + 40, 24);
 	CHECK(n1 == 40 && n2 == 24, "trace: dst writes 40, 24 bytes", "%zd %zd", n1, n2);
 	ret = set_state(dst, VFIO_DEVICE_STATE_RUNNING);
+	after_arc();
 	CHECK(ret == 0, "trace: dst RESUMING -> RUNNING", "%s", strerror(-ret));
 	close(fd);
 	return 0;

@@ -107,7 +107,7 @@ static void scrape_page(void)
 	s.nirqs = 2;
 	put_scrape(&p, &s);
 	verdict(strstr(p.buf, "vfio_device_info{bdf=\"0000:00:04.0\",vendor=\"1234\","
-			"device=\"11e8\",driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\"} 1\n") != NULL,
+			"device=\"11e8\",driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\",mode=\"module\"} 1\n") != NULL,
 		"device_info of the bound device");
 	verdict(!strstr(p.buf, "vfio_device_info{bdf=\"0000:00:05.0\""),
 		"no device_info for the unbound device");
@@ -168,6 +168,7 @@ static void collectors(void)
 	int err;
 
 	counters.counts = counters.deliveries = counters.hists = counters.decisions = -1;
+	counters.mig_devs = counters.mig_arcs = counters.mig_downtime = counters.cfg_touch = -1;
 	err = build_page(&p);
 	verdict(!err && p.buf, "a scrape with unreadable counters still builds a page");
 	if (!p.buf)
@@ -250,11 +251,11 @@ static void sysfs(void)
 		/* The labels, as the page shows them. */
 		put_scrape(&p, &s);
 		verdict(p.buf && strstr(p.buf, "vfio_device_info{bdf=\"0000:00:04.0\",vendor=\"1234\","
-					"device=\"11e8\",driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\"} 1\n"),
+					"device=\"11e8\",driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\",mode=\"module\"} 1\n"),
 			"edu: vendor without 0x, device, no pf, no vf on the page");
 		verdict(p.buf && strstr(p.buf, "vfio_device_info{bdf=\"0000:00:16.2\",vendor=\"8086\","
 					"device=\"10ca\",driver=\"vfio-pci-bpf\",pf=\"0000:00:06.0\","
-					"vf=\"1\"} 1\n"),
+					"vf=\"1\",mode=\"module\"} 1\n"),
 			"VF: vendor, device, pf and vf on the page");
 		free(p.buf);
 	}
@@ -389,9 +390,9 @@ static int lines_with(const char *f, const char *s)
 static void device_cache(void)
 {
 	const char *edu_info = "vfio_device_info{bdf=\"0000:00:04.0\",vendor=\"1234\",device=\"11e8\","
-			       "driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\"} 1\n";
+			       "driver=\"vfio-pci-bpf\",pf=\"\",vf=\"\",mode=\"module\"} 1\n";
 	const char *vf_info = "vfio_device_info{bdf=\"0000:00:16.2\",vendor=\"8086\",device=\"10ca\","
-			      "driver=\"vfio-pci-bpf\",pf=\"0000:00:06.0\",vf=\"2\"} 1\n";
+			      "driver=\"vfio-pci-bpf\",pf=\"0000:00:06.0\",vf=\"2\",mode=\"module\"} 1\n";
 	const char *err_file = "build/exporter-unit.stderr";
 	struct page p = {};
 	unsigned long reads;
@@ -428,7 +429,7 @@ static void device_cache(void)
 	verdict(device_reads - reads == 1, "cache: a VF made again is read again, alone");
 	verdict(!page_has(&p, vf_info) &&
 		page_has(&p, "vfio_device_info{bdf=\"0000:00:16.2\",vendor=\"8086\",device=\"1520\","
-			 "driver=\"vfio-pci-bpf\",pf=\"0000:00:07.0\",vf=\"5\"} 1\n"),
+			 "driver=\"vfio-pci-bpf\",pf=\"0000:00:07.0\",vf=\"5\",mode=\"module\"} 1\n"),
 		"cache: the VF made again has its new device id, PF and VF index");
 
 	/* edu to another driver: gone; then back to us with other ids: read again. */

@@ -48,7 +48,21 @@ echo >"$TRACING/trace"
 echo 1 >"$EVENTS/vfio_pci_bpf_mig_transition/enable"
 echo 1 >"$EVENTS/vfio_pci_bpf_mig_data/enable"
 echo 1 >"$TRACING/tracing_on"
+# The exporter's migration families (docs/metrics.md) over the same
+# sequence: it counts from its start, here, and vfio-mig scrapes it after
+# every SET request (VFIO_MIG_EACH) for the state of both devices.
+"$BUILD/vfio_exporter" >"$OUT/exp.out" 2>"$OUT/exp.err" &
+exp=$!
+_i=0
+while ! grep -q serving "$OUT/exp.err" && [ $_i -lt 600 ] && kill -0 $exp 2>/dev/null; do
+	sleep 0.1; _i=$((_i + 1))
+done
+check "exporter: serves (for the migration families)" grep -q serving "$OUT/exp.err"
+export VFIO_MIG_EACH="curl -sf http://127.0.0.1:9466/metrics | grep '^vfio_migration_state{' >$OUT/arc-\$VFIO_MIG_ARC.txt"
 mig trace trace "$EDU0" "$EDU1"
+unset VFIO_MIG_EACH
+curl -sf -o "$OUT/mig.prom" http://127.0.0.1:9466/metrics
+kill -TERM $exp; wait $exp
 echo 0 >"$TRACING/tracing_on"
 echo 0 >"$EVENTS/vfio_pci_bpf_mig_transition/enable"
 echo 0 >"$EVENTS/vfio_pci_bpf_mig_data/enable"
@@ -84,6 +98,65 @@ if diff -u "$OUT/trace-data.want" "$OUT/trace-data.txt" >"$OUT/trace-data.diff";
 else
 	fail "trace: mig_data events differ: $(tr '\n' ' ' <"$OUT/trace-data.diff")"
 fi
+
+# The exporter's page after the sequence, and between its arcs.
+st() { printf 'vfio_migration_state{bdf="%s"} %s' "$1" "$2"; }
+arcs_want="1:$(st $EDU0 3)
+2:$(st $EDU0 2)
+3:$(st $EDU0 2)
+4:$(st $EDU0 2)|$(st $EDU1 4)
+5:$(st $EDU0 2)|$(st $EDU1 2)"
+for a in 1 2 3 4 5; do
+	want=$(printf '%s\n' "$arcs_want" | sed -n "s/^$a://p")
+	got=$(paste -sd'|' "$OUT/arc-$a.txt" 2>/dev/null)
+	if [ "$got" = "$want" ]; then
+		pass "exporter: vfio_migration_state after arc $a: $want"
+	else
+		fail "exporter: vfio_migration_state after arc $a is '$got', want '$want'"
+	fi
+done
+# mval SERIES: its value on the last page ("missing" if absent).
+mval() {
+	awk -v s="$1 " 'index($0, s) == 1 { print substr($0, length(s) + 1); n++ }
+		END { if (!n) print "missing" }' "$OUT/mig.prom"
+}
+mexpect() {
+	for _sv in "$@"; do
+		_s=${_sv%=*} _want=${_sv##*=}
+		_got=$(mval "$_s")
+		if [ "$_got" = "$_want" ]; then
+			pass "exporter: $_s = $_want"
+		else
+			fail "exporter: $_s is '$_got', want $_want"
+		fi
+	done
+}
+arc() { printf 'vfio_migration_transition_duration_seconds_count{bdf="%s",from="%s",to="%s"}' "$@"; }
+mexpect "vfio_migration_state_info{bdf=\"$EDU0\",state=\"RUNNING\"}=1" \
+	"vfio_migration_state_info{bdf=\"$EDU1\",state=\"RUNNING\"}=1" \
+	"vfio_migration_bytes_total{bdf=\"$EDU0\",direction=\"read\"}=64" \
+	"vfio_migration_bytes_total{bdf=\"$EDU0\",direction=\"write\"}=0" \
+	"vfio_migration_bytes_total{bdf=\"$EDU1\",direction=\"read\"}=0" \
+	"vfio_migration_bytes_total{bdf=\"$EDU1\",direction=\"write\"}=64" \
+	"$(arc $EDU0 RUNNING STOP_COPY)=1" "$(arc $EDU0 STOP_COPY RUNNING)=1" \
+	"$(arc $EDU1 RUNNING RESUMING)=1" "$(arc $EDU1 RESUMING RUNNING)=1" \
+	"vfio_migration_downtime_seconds_count{bdf=\"$EDU0\",target=\"$EDU1\"}=1" \
+	"vfio_operations_total{bdf=\"$EDU0\",op=\"mig_transition\"}=3" \
+	"vfio_operation_errors_total{bdf=\"$EDU0\",op=\"mig_transition\"}=1" \
+	'vfio_exporter_collector_success{collector="migration"}=1'
+check "exporter: 4 arcs, only the ones taken (the refused one is not)" \
+	test "$(grep -c '^vfio_migration_transition_duration_seconds_count{' "$OUT/mig.prom")" -eq 4
+check "exporter: one state_info series a device" \
+	test "$(grep -c '^vfio_migration_state_info{' "$OUT/mig.prom")" -eq 2
+check "exporter: one downtime pair, edu0 into edu1" \
+	test "$(grep -c '^vfio_migration_downtime_seconds_count{' "$OUT/mig.prom")" -eq 1
+check "exporter: the downtime is positive and under the run's length (< 60 s)" awk -v s="vfio_migration_downtime_seconds_sum{bdf=\"$EDU0\",target=\"$EDU1\"}" \
+	'$1 == s { ok = ($2 > 0 && $2 < 60) } END { exit !ok }' "$OUT/mig.prom"
+check "exporter: downtime buckets cumulative, +Inf = count" awk '
+	/^vfio_migration_downtime_seconds_bucket\{/ { if ($2 < last) bad = 1; last = $2; n++ }
+	END { exit !(n == 23 && !bad && last == 1) }' "$OUT/mig.prom"
+check "exporter: the migration page passes promtool check metrics" \
+	sh -c "promtool check metrics <'$OUT/mig.prom' >'$OUT/mig-promtool.out' 2>&1 && ! test -s '$OUT/mig-promtool.out'"
 
 # No provider, no migration: edu under stock vfio-pci, an igb VF under
 # vfio-pci-bpf.
