@@ -19,16 +19,7 @@ K=contrib/kubernetes
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-pass() { echo "PASS: $*" | tee -a "$r"; }
-fail() { echo "FAIL: $*" | tee -a "$r"; }
-check() {
-	name=$1; shift
-	if _o=$("$@" 2>&1); then
-		pass "$name"
-	else
-		fail "$name: $(printf '%s' "$_o" | tail -n 5 | tr '\n' ' ')"
-	fi
-}
+. "$TOP/tests/host/lib.sh"
 
 # --- alert rules -------------------------------------------------------------
 check "rules: promtool check rules" promtool check rules "$P/vfio-bpf.rules.yml"

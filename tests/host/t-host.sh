@@ -12,16 +12,7 @@ cd "$TOP"
 KO=kmod/vfio_pci_bpf.ko
 CLIENT=build/vfio-client
 
-pass() { echo "PASS: $*" | tee -a "$r"; }
-fail() { echo "FAIL: $*" | tee -a "$r"; }
-check() {
-	name=$1; shift
-	if _o=$("$@" 2>&1); then
-		pass "$name"
-	else
-		fail "$name: $(printf '%s' "$_o" | tail -n 5 | tr '\n' ' ')"
-	fi
-}
+. "$TOP/tests/host/lib.sh"
 
 # --- the module ---------------------------------------------------------
 

@@ -21,16 +21,7 @@ W=$TOP/build/t-install
 rm -rf "$W"
 mkdir -p "$W"
 
-pass() { echo "PASS: $*" | tee -a "$r"; }
-fail() { echo "FAIL: $*" | tee -a "$r"; }
-check() {
-	name=$1; shift
-	if _o=$("$@" 2>&1); then
-		pass "$name"
-	else
-		fail "$name: $(printf '%s' "$_o" | tail -n 5 | tr '\n' ' ')"
-	fi
-}
+. "$TOP/tests/host/lib.sh"
 same() {	# same FILE-EXPECTED FILE-ACTUAL: the lists agree, or the diff
 	diff -u "$1" "$2" >"$2.diff" && return 0
 	grep '^[-+]/' "$2.diff" | head -n 8

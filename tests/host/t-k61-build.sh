@@ -17,16 +17,7 @@ KO=build/kmod-$KVER/vfio_pci_bpf.ko
 KC=.cache/kernel-$(printf %s "$KERNEL61_DEB_VERSION" | tr '~' _)
 HDR=$KC/usr/src/linux-headers-$KVER
 
-pass() { echo "PASS: $*" | tee -a "$r"; }
-fail() { echo "FAIL: $*" | tee -a "$r"; }
-check() {
-	name=$1; shift
-	if _o=$("$@" 2>&1); then
-		pass "$name"
-	else
-		fail "$name: $(printf '%s' "$_o" | tail -n 5 | tr '\n' ' ')"
-	fi
-}
+. "$TOP/tests/host/lib.sh"
 
 check "k61: $KO built" test -s "$KO"
 vm=$(modinfo -F vermagic "$KO" 2>/dev/null | cut -d' ' -f1)

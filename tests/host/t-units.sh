@@ -12,16 +12,7 @@ r=$1
 TOP=${TOP:?}
 cd "$TOP"
 
-pass() { echo "PASS: $*" | tee -a "$r"; }
-fail() { echo "FAIL: $*" | tee -a "$r"; }
-check() {
-	name=$1; shift
-	if _o=$("$@" 2>&1); then
-		pass "$name"
-	else
-		fail "$name: $(printf '%s' "$_o" | tail -n 5 | tr '\n' ' ')"
-	fi
-}
+. "$TOP/tests/host/lib.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
