@@ -221,7 +221,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< | sed '/map->link = /d' >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c include/vfio_trace.h include/vfio_policy.h \
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/vfio_names.bpf.h include/vfio_trace.h include/vfio_policy.h \
 		include/vfio_bpf_hooks.h $(BUILD)/bpf/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@

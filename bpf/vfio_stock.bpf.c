@@ -38,6 +38,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "vfio_trace.h"
+#include "vfio_names.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -124,46 +125,10 @@ struct vfio_pci_core_device___vst {
 #define VST_IOCTL_SET_IRQS	0x3b6e
 #define VST_IOCTL_RESET		0x3b6f
 #define VST_IOCTL_HOT_RESET	0x3b71
-#define VST_NAME_LEN		64	/* a power of two: indexes are masked */
-
-static __always_inline int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/*
- * The sbdf of a PCI device name, "DDDD:BB:DD.F"; VFT_ALL_DEVICES when it
- * is not one.  The name is the same on every architecture, where the
- * domain behind pdev->bus is not.
- */
-static __always_inline __u32 parse_sbdf(const char *name)
-{
-	__u64 x = 0;
-	int h;
-
-	for (__u32 i = 0; i < 12; i++) {
-		char c = name[i & (VST_NAME_LEN - 1)];
-
-		if (i == 4 || i == 7 || i == 10) {
-			if (c != (i == 10 ? '.' : ':'))
-				return VFT_ALL_DEVICES;
-			continue;
-		}
-		h = hexval(c);
-		if (h < 0)
-			return VFT_ALL_DEVICES;
-		x = x << 4 | h;
-	}
-	return (x >> 20) << 16 | ((x >> 12) & 0xff) << 8 | ((x >> 4) & 0x1f) << 3 | (x & 0x7);
-}
 
 static __always_inline __u32 sbdf_of_dev(struct device *dev)
 {
-	char name[VST_NAME_LEN] = {};
+	char name[VFB_NAME_LEN] = {};
 	const char *s;
 
 	if (!dev)
@@ -171,7 +136,7 @@ static __always_inline __u32 sbdf_of_dev(struct device *dev)
 	s = BPF_CORE_READ(dev, kobj.name);
 	if (bpf_probe_read_kernel_str(name, sizeof(name), s) < 13)
 		return VFT_ALL_DEVICES;
-	return parse_sbdf(name);
+	return vfb_parse_sbdf(name, 0);
 }
 
 /*
@@ -382,44 +347,13 @@ SEC("fexit/request_threaded_irq")
 int BPF_PROG(vst_irq_request, unsigned int irq, void *handler, void *thread_fn,
 	     unsigned long flags, const char *devname, void *dev_id, int ret)
 {
-	char name[VST_NAME_LEN] = {};
+	char name[VFB_NAME_LEN] = {};
 	struct vft_vector v = {};
-	__u32 p = 0, vec = 0;
 	__s32 key = irq;
-	int h;
 
 	if (ret || !devname || bpf_probe_read_kernel_str(name, sizeof(name), devname) < 10)
 		return 0;
-	if (name[0] != 'v' || name[1] != 'f' || name[2] != 'i' || name[3] != 'o' ||
-	    name[4] != '-')
-		return 0;
-	if (name[5] == 'i') {
-		v.index = VFT_IRQ_INTX;		/* vfio-intx( */
-		p = 10;
-	} else if (name[5] == 'm' && name[8] == 'x') {
-		v.index = VFT_IRQ_MSIX;		/* vfio-msix[ */
-		p = 10;
-	} else if (name[5] == 'm') {
-		v.index = VFT_IRQ_MSI;		/* vfio-msi[ */
-		p = 9;
-	} else {
-		return 0;
-	}
-	if (v.index != VFT_IRQ_INTX) {
-		for (int i = 0; i < 6; i++, p++) {
-			h = name[p & (VST_NAME_LEN - 1)];
-			if (h < '0' || h > '9')
-				break;
-			vec = vec * 10 + (h - '0');
-		}
-		p += 2;				/* "](" */
-	}
-	/* parse_sbdf() reads from the start: shift the BDF there. */
-	for (int i = 0; i < 12; i++)
-		name[i] = name[(p + i) & (VST_NAME_LEN - 1)];
-	v.sbdf = parse_sbdf(name);
-	v.vector = vec;
-	if (v.sbdf == VFT_ALL_DEVICES || bpf_map_lookup_elem(&module_devs, &v.sbdf))
+	if (vfb_parse_irq_name(name, &v) || bpf_map_lookup_elem(&module_devs, &v.sbdf))
 		return 0;
 	bpf_map_update_elem(&armed, &key, &v, BPF_ANY);
 	return 0;

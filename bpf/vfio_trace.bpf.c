@@ -14,7 +14,7 @@
  * every vfio-pci based driver calls, so devices under plain vfio-pci (or
  * another variant driver) are observed too; observation only.  There the
  * device is known by its PCI name only (the struct device vfio_pci_core
- * passes, or the name of its irq handler), parsed by parse_sbdf(): one way,
+ * passes, or the name of its irq handler), parsed by vfb_parse_sbdf(): one way,
  * the same on every architecture; events carry no slot (VFT_NO_SLOT).
  */
 #include "vmlinux.h"
@@ -23,6 +23,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "vfio_trace.h"
+#include "vfio_names.bpf.h"
 
 const volatile __u32 filter_sbdf = VFT_ALL_DEVICES;
 const volatile __u32 kind_mask = (1u << VFT_NR_KINDS) - 1;
@@ -786,53 +787,10 @@ struct {
 	__type(value, struct vft_entry);
 } entries SEC(".maps");
 
-static __always_inline int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-#define VFT_NAME_LEN 64	/* a power of two: indexes are masked with it */
-
-/*
- * The sbdf of a PCI device name, "DDDD:BB:DD.F" at @name[@p]; or
- * VFT_ALL_DEVICES (no device) when it is not one.  Stock-kernel mode knows
- * its devices by their names only, which is the same on every
- * architecture: the name of the struct device (vfio_device.dev is the
- * pci_dev's), and the one vfio_pci_core gives its irq handlers.
- */
-static __always_inline __u32 parse_sbdf(const char *name, __u32 p)
-{
-	__u64 x = 0;
-	int h;
-
-	for (__u32 i = 0; i < 12; i++) {
-		char c = name[(p + i) & (VFT_NAME_LEN - 1)];
-
-		if (i == 4 || i == 7 || i == 10) {
-			if (c != (i == 10 ? '.' : ':'))
-				return VFT_ALL_DEVICES;
-			continue;
-		}
-		h = hexval(c);
-		if (h < 0)
-			return VFT_ALL_DEVICES;
-		x = x << 4 | h;
-	}
-	/* Nine hex digits, DDDD BB dd f: regroup into domain, bus, devfn. */
-	return (x >> 20) << 16 |			/* domain */
-	       ((x >> 12) & 0xff) << 8 |		/* bus */
-	       ((x >> 4) & 0x1f) << 3 |			/* device */
-	       (x & 0x7);				/* function */
-}
-
 /* The sbdf of the PCI device whose struct device is @dev. */
 static __always_inline __u32 sbdf_of_dev(__u64 dev)
 {
-	char name[VFT_NAME_LEN] = {};
+	char name[VFB_NAME_LEN] = {};
 	const char *s;
 
 	if (!dev)
@@ -840,7 +798,7 @@ static __always_inline __u32 sbdf_of_dev(__u64 dev)
 	s = BPF_CORE_READ((struct device *)dev, kobj.name);
 	if (bpf_probe_read_kernel_str(name, sizeof(name), s) < 13)
 		return VFT_ALL_DEVICES;
-	return parse_sbdf(name, 0);
+	return vfb_parse_sbdf(name, 0);
 }
 
 static __always_inline __u32 sbdf_of_vdev(__u64 vdev)
@@ -1073,41 +1031,15 @@ int BPF_PROG(vft_core_close_entry, struct vfio_device *vdev)
 SEC("tp_btf/irq_handler_exit")
 int BPF_PROG(vft_core_irq_exit, int irq, struct irqaction *action, int ret)
 {
+	char name[VFB_NAME_LEN] = {};
 	struct vft_vector v = {};
-	char name[VFT_NAME_LEN] = {};
-	__u32 i, p = 0, vec = 0;
-	int h;
 
 	if (ret != 1 || !action)
 		return 0;
 	if (bpf_probe_read_kernel_str(name, sizeof(name), action->name) < 10)
 		return 0;
-	if (name[0] != 'v' || name[1] != 'f' || name[2] != 'i' || name[3] != 'o' ||
-	    name[4] != '-')
+	if (vfb_parse_irq_name(name, &v))
 		return 0;
-	if (name[5] == 'i') {
-		v.index = VFT_IRQ_INTX;		/* vfio-intx( */
-		p = 10;
-	} else if (name[5] == 'm' && name[8] == 'x') {
-		v.index = VFT_IRQ_MSIX;		/* vfio-msix[ */
-		p = 10;
-	} else if (name[5] == 'm') {
-		v.index = VFT_IRQ_MSI;		/* vfio-msi[ */
-		p = 9;
-	} else {
-		return 0;
-	}
-	if (v.index != VFT_IRQ_INTX) {
-		for (i = 0; i < 6; i++, p++) {
-			h = name[p & (VFT_NAME_LEN - 1)];
-			if (h < '0' || h > '9')
-				break;
-			vec = vec * 10 + (h - '0');
-		}
-		p += 2;				/* "](" */
-	}
-	v.sbdf = parse_sbdf(name, p);
-	v.vector = vec;
 	return delivered(&v, irq, VFT_NO_SLOT);
 }
 
