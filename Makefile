@@ -118,12 +118,12 @@ DEPS_STAMP := $(KCACHE)/.unpacked
 K61_STAMP  := $(CACHE)/kernel-$(subst ~,_,$(KERNEL61_DEB_VERSION))/.unpacked
 DEPS_TOOLS := qemu-system-x86_64 clang-$(LLVM_VERSION) pahole bpftool bpftrace busybox modprobe patch \
 	      curl jq prometheus promtool scdoc groff man systemd-analyze setpriv \
-	      dkms dh_dkms dpkg-buildpackage
+	      dkms dh_dkms dpkg-buildpackage python3
 # libFuzzer's runtime for clang-$(LLVM_VERSION) (libclang-rt-$(LLVM_VERSION)-dev), for make fuzz.
 LIBFUZZER  := /usr/lib/llvm-$(LLVM_VERSION)/lib/clang/$(LLVM_VERSION)/lib/linux/libclang_rt.fuzzer-x86_64.a
 # systemd-udevd for the services group, unpacked (scripts/deps.sh).
 UDEV_STAMP := $(CACHE)/udev-$(subst ~,_,$(UDEV_DEB_VERSION))/.unpacked
-DEPS_FILES := /usr/include/microhttpd.h $(LIBFUZZER) $(UDEV_STAMP)
+DEPS_FILES := /usr/include/microhttpd.h $(LIBFUZZER) $(UDEV_STAMP) /usr/lib/python3/dist-packages/yaml/__init__.py
 deps-if-needed:
 	$(Q)missing=; for t in $(DEPS_TOOLS); do \
 		command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
