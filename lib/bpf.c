@@ -136,7 +136,15 @@ struct vfio_trace_bpf *vfb_trace_load(const struct vfb_trace_opts *o, const char
 		/* Migration state, arcs, bytes and downtime: the counters'. */
 		struct bpf_program *const module_mig[] = {
 			skel->progs.vft_mig_account, skel->progs.vft_mig_bytes,
-			/* and config-space offsets touched */
+		};
+		/*
+		 * Config-space offsets touched, on request: programs on the
+		 * per-kind config tracepoints, which the module then feeds by
+		 * reading each access's values (a config write's old value is
+		 * one more config read): about as much again as the counting
+		 * event on every config access.
+		 */
+		struct bpf_program *const module_cfg[] = {
 			skel->progs.vft_cfg_read_touch, skel->progs.vft_cfg_write_touch,
 			skel->progs.vft_cfg_open,
 		};
@@ -146,6 +154,7 @@ struct vfio_trace_bpf *vfb_trace_load(const struct vfb_trace_opts *o, const char
 		SET_AUTOLOAD(module_always, !stock);
 		SET_AUTOLOAD(core, stock);
 		SET_AUTOLOAD(module_mig, !stock && !o->stream);
+		SET_AUTOLOAD(module_cfg, !stock && !o->stream && o->cfg_offsets);
 		bpf_program__set_autoload(skel->progs.vft_op, !stock && !o->stream && !o->latency);
 		bpf_program__set_autoload(skel->progs.vft_op_timed, !stock && o->latency);
 	}

@@ -54,6 +54,7 @@ struct vfb_trace_opts {
 	enum vfb_trace_mode mode;
 	bool latency;		/* latency histograms too (module mode: vft_op_timed) */
 	bool stream;		/* events through the ring buffer; else counts only */
+	bool cfg_offsets;	/* counts: config offsets touched (vft_cfg_*_touch) */
 	__u32 sbdf;		/* VFT_ALL_DEVICES or one device */
 	__u32 kinds;		/* 1 << enum vft_kind */
 	__u32 ringbuf;		/* ring buffer bytes (a power of 2); 0: the default */

@@ -28,11 +28,12 @@
  * The module's counting event counts, one program per operation; with
  * @latency the timed one, which also fills the histograms.
  */
-static struct vfio_trace_bpf *open_and_load(const char *prog, bool latency)
+static struct vfio_trace_bpf *open_and_load(const char *prog, bool latency, bool cfg_offsets)
 {
 	const struct vfb_trace_opts o = {
 		.mode = VFB_TRACE_MODULE,
 		.latency = latency,
+		.cfg_offsets = cfg_offsets,
 		.sbdf = VFT_ALL_DEVICES,
 		.kinds = COUNTED_KINDS,
 	};
@@ -62,8 +63,11 @@ int vfb_counters_load(struct vfb_counters *c, const char *prog)
 	memset(c, 0, sizeof(*c));
 	c->counts = c->slot_counts = c->deliveries = c->hists = c->decisions = -1;
 	c->mig_devs = c->mig_arcs = c->mig_downtime = c->cfg_touch = -1;
-	/* A reader of its own (vfio_exporter without pins) shows latency too. */
-	skel = open_and_load(prog, true);
+	/*
+	 * A reader of its own (vfio_exporter without pins) shows latency and
+	 * config offsets too.
+	 */
+	skel = open_and_load(prog, true, true);
 	if (!skel)
 		return -EINVAL;
 	err = vfio_trace_bpf__attach(skel);
@@ -143,9 +147,9 @@ out_unpin:
 	return err;
 }
 
-int vfb_counters_load_pinned(const char *prog, bool latency)
+int vfb_counters_load_pinned(const char *prog, bool latency, bool cfg_offsets, bool all_drivers)
 {
-	struct vfio_stock_bpf *stock;
+	struct vfio_stock_bpf *stock = NULL;
 	struct vfio_trace_bpf *skel;
 	struct vfb_dir dir;
 	int err;
@@ -153,15 +157,22 @@ int vfb_counters_load_pinned(const char *prog, bool latency)
 	err = vfb_counters_pin_begin(prog, &dir);
 	if (err)
 		return err;
-	skel = open_and_load(prog, latency);
+	skel = open_and_load(prog, latency, cfg_offsets);
 	if (!skel) {
 		vfb_dir_close(&dir);
 		return -EINVAL;
 	}
-	/* Devices under vfio-pci and the like: beside, into the same maps. */
-	stock = vfb_stock_load_beside(prog, bpf_map__fd(skel->maps.counts),
-				      bpf_map__fd(skel->maps.deliveries),
-				      bpf_map__fd(skel->maps.cfg_touch));
+	/*
+	 * Devices under vfio-pci and the like, on request: beside, into the
+	 * same maps.  Not by default: the module's devices reach the core's
+	 * entry points too, so every access of theirs would also pass the
+	 * stock programs' fexit trampolines (which skip them) - the cost of
+	 * stock-kernel counting on top of the counting event.
+	 */
+	if (all_drivers)
+		stock = vfb_stock_load_beside(prog, bpf_map__fd(skel->maps.counts),
+					      bpf_map__fd(skel->maps.deliveries),
+					      bpf_map__fd(skel->maps.cfg_touch));
 	err = stock ? vfb_counters_pin_all(vfb_stock_obj(stock), &dir, NULL, 0, prog) : 0;
 	if (stock)
 		vfb_stock_destroy(stock);

@@ -30,7 +30,8 @@ struct vfb_counters {
 /* Load and attach for this process; messages name @prog. */
 int vfb_counters_load(struct vfb_counters *c, const char *prog);
 /* Load, attach and pin everything under VFB_COUNTERS_DIR; -EEXIST if there. */
-int vfb_counters_load_pinned(const char *prog, bool latency);
+int vfb_counters_load_pinned(const char *prog, bool latency, bool cfg_offsets,
+			     bool all_drivers);
 /*
  * The two halves of pinning a counter set, for each loader of one (this
  * file, stock.c): the directory made and opened, -EEXIST if a set is

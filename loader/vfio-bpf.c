@@ -60,6 +60,8 @@
 static struct env {
 	const char *bdf;
 	bool stock;
+	bool all_drivers;	/* load: stock-kernel programs beside the module's */
+	bool cfg_offsets;	/* load: config-space offsets touched */
 	int argc;
 	char *argv[4];
 	bool latency;
@@ -74,8 +76,9 @@ static const char doc[] =
 "COMMANDS:\n"
 "  status                    the module, its devices and their policies\n"
 "  load                      load the counting programs and pin them, so that\n"
-"                            counts outlive every reader (vfio_exporter reads them);\n"
-"                            with -L, latency histograms too\n"
+"                            counts outlive every reader (vfio_exporter);\n"
+"                            -L latency histograms, -C config offsets\n"
+"                            touched, -A vfio-pci's devices too\n"
 "  load --stock              the same for devices under stock vfio-pci (any\n"
 "                            vfio_pci_core driver), without vfio_pci_bpf:\n"
 "                            fexit counters on vfio_pci_core's entry points\n"
@@ -101,6 +104,7 @@ static const char doc[] =
 "    vfio-bpf load\n"
 "    vfio-bpf load -L                                   # with latency histograms\n"
 "    vfio-bpf load --stock                              # plain vfio-pci\n"
+"    vfio-bpf load -A                                   # both drivers on one host\n"
 "    vfio-bpf policy check /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply /etc/vfio-bpf/policy.yaml\n"
 "    vfio-bpf policy apply -d 0000:01:00.0 policy.yaml   # one device\n"
@@ -114,6 +118,10 @@ static const struct argp_option opts[] = {
 	{ "device", 'd', "BDF", 0, "Only this device", 0 },
 	{ "latency", 'L', NULL, 0, "With load: latency histograms too (the module then times each access)", 0 },
 	{ "stock", 'k', NULL, 0, "load: count devices under stock vfio-pci", 0 },
+	{ "config-offsets", 'C', NULL, 0,
+	  "With load: count the distinct config-space offsets each device's user touches (vfio_config_offsets_touched_total, for the config-scan alert); every config access then costs about twice as much", 0 },
+	{ "all-drivers", 'A', NULL, 0,
+	  "load, with the module: count devices under vfio-pci and the other vfio_pci_core drivers too (stock-kernel programs beside the module's; each access of the module's devices then also passes their fexit trampoline)", 0 },
 	{ "wait", 'w', NULL, 0,
 	  "policy apply and remove: wait up to 30 s for another vfio-bpf's lock instead of failing (the udev rule: devices bound at once get their policies one after the other)", 0 },
 	{ "keep", 'K', NULL, 0,
@@ -141,6 +149,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	}
 	case 'k':
 		env.stock = true;
+		break;
+	case 'A':
+		env.all_drivers = true;
+		break;
+	case 'C':
+		env.cfg_offsets = true;
 		break;
 	case 'K':
 		env.keep = true;
@@ -1235,7 +1249,8 @@ static int cmd_load(void)
 	} else {
 		if (need_module())
 			return 1;
-		err = vfb_counters_load_pinned("vfio-bpf", env.latency);
+		err = vfb_counters_load_pinned("vfio-bpf", env.latency, env.cfg_offsets,
+					       env.all_drivers);
 		both = !err && vfb_stock_pinned();
 	}
 	if (err == -EEXIST) {
